@@ -1,0 +1,121 @@
+//! Connection configuration: limits, timers and receive mode, with safe defaults.
+
+use core::time::Duration;
+
+use crate::handshake::HandshakeLimits;
+
+/// How received data messages are handed to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiveMode {
+    /// Whole messages ([`Event::Message`](crate::Event::Message)): memory up to
+    /// `max_message_size` per connection.
+    #[default]
+    Messages,
+    /// Pieces as they arrive ([`Event::Fragment`](crate::Event::Fragment)): memory bounded by
+    /// what one read delivers, so a 10 GiB message streams in constant space.
+    Fragments,
+}
+
+/// Memory limits. Every one bounds what a peer can make us hold; none is derived from a
+/// length the peer declares before its bytes arrive.
+///
+/// | limit | default | on breach |
+/// |---|---|---|
+/// | `max_frame_size` | 16 MiB | fail with 1009 at the frame header |
+/// | `max_message_size` | 64 MiB | fail with 1009 at the frame header that would pass it |
+/// | `max_fragments` | 131,072 | fail with 1008 |
+/// | `max_send_queue` | 64 MiB | the send returns [`SendError::QueueFull`](crate::SendError::QueueFull) |
+///
+/// The defaults let through a 16 MiB message in one frame and a 4 MiB message sent as 64-byte
+/// fragments (65,536 frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload of one received data frame, in bytes.
+    pub max_frame_size: u64,
+    /// Largest received message (sum of its frames), in bytes; applies in both receive modes.
+    pub max_message_size: u64,
+    /// Most frames in one received message.
+    pub max_fragments: u64,
+    /// Most bytes of data frames queued for sending and not yet written. Control frames
+    /// (at most one pong, one ping, one close) are outside it.
+    pub max_send_queue: usize,
+    /// Caps on the opening handshake's headers.
+    pub handshake: HandshakeLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 1 << 17,
+            max_send_queue: 64 << 20,
+            handshake: HandshakeLimits::default(),
+        }
+    }
+}
+
+/// Timers, all run on the caller's clock through `poll_timeout`/`handle_timeout`.
+/// `None` turns a timer off.
+///
+/// | timer | default | what happens |
+/// |---|---|---|
+/// | `handshake_timeout` | 10 s | the opening handshake did not finish: error event, then Closed (1006) |
+/// | `ping_interval` | 30 s | after this long with nothing received, send a keepalive ping |
+/// | `pong_timeout` | 30 s | nothing received this long after a keepalive ping: the peer is dead; error event, then Closed (1006) |
+/// | `close_timeout` | 10 s | our Close got no answer (or, for a client, the server did not end TCP): Closed |
+/// | `idle_timeout` | off | no data message either way for this long (fires between 1x and 2x of it): start a close with 1001 |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timers {
+    /// Deadline for the opening handshake.
+    pub handshake_timeout: Option<Duration>,
+    /// Keepalive ping interval when the peer is silent.
+    pub ping_interval: Option<Duration>,
+    /// How long to wait for any sign of life after a keepalive ping.
+    pub pong_timeout: Option<Duration>,
+    /// How long to wait for the close handshake to finish.
+    pub close_timeout: Option<Duration>,
+    /// Close the connection after this long without data messages.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            handshake_timeout: Some(Duration::from_secs(10)),
+            ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Some(Duration::from_secs(30)),
+            close_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: None,
+        }
+    }
+}
+
+/// Everything a [`Connection`](crate::Connection) is configured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Memory limits.
+    pub limits: Limits,
+    /// Timers.
+    pub timers: Timers,
+    /// Whole messages or streamed pieces.
+    pub receive_mode: ReceiveMode,
+    /// Answer pings with pongs automatically (default on). When off, pings are only reported
+    /// and the caller sends pongs itself.
+    pub auto_pong: bool,
+    /// Split outgoing messages larger than this into frames of this size (default off).
+    /// Control frames can go out between those frames.
+    pub auto_fragment_size: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            timers: Timers::default(),
+            receive_mode: ReceiveMode::Messages,
+            auto_pong: true,
+            auto_fragment_size: None,
+        }
+    }
+}

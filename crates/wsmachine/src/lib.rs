@@ -1,0 +1,51 @@
+//! # wsmachine
+//!
+//! A sans-IO WebSocket protocol engine (RFC 6455): the opening handshake, frames, messages and
+//! the connection state machine, with no sockets, threads or clocks. The caller feeds bytes,
+//! transport events and the time into a [`Connection`], and pulls out events, bytes to write
+//! and the next deadline.
+//!
+//! - A server never masks and a client always does: the role is fixed at construction.
+//! - Peer misbehaviour fails the connection with the right close code
+//!   ([`ProtocolError::close_code`]); API misuse is a [`SendError`]; nothing panics.
+//! - EOF or a reset in any state ends in [`Event::Closed`], clean or with code 1006.
+//! - Memory is bounded by [`Limits`], never by what the peer declares.
+//!
+//! See the README for a walk-through of driving a connection by hand.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod close;
+mod config;
+mod connection;
+mod error;
+mod event;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+mod message;
+pub mod random;
+mod receive;
+mod role;
+mod time;
+mod timers;
+mod transmit;
+pub mod utf8;
+
+pub use bytes::{Bytes, BytesMut};
+pub use close::{CloseCode, CloseFrame};
+pub use config::{Config, Limits, ReceiveMode, Timers};
+pub use connection::{AcceptError, Connection, State};
+pub use error::{ConnectionError, ProtocolError, SendError, Timeout};
+pub use event::{CloseReport, Closer, Event, TransportEnd};
+pub use handshake::{Accept, ClientRequest, HandshakeError, HandshakeLimits, Request, Response};
+pub use message::{Fragment, Message, MessageKind, Utf8Bytes};
+pub use random::RandomSource;
+pub use role::Role;
+pub use time::Timestamp;

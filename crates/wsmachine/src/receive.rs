@@ -1,0 +1,435 @@
+//! The incoming side: the handshake bytes, then frames decoded from the receive buffer in
+//! any chunking, validated, unmasked in place and assembled into events.
+//!
+//! A data frame's payload stays in the receive buffer while it arrives: each new byte is
+//! unmasked (and, for text, UTF-8 checked) once, when it first arrives, and the whole payload
+//! is split off without a copy when it is complete. In fragment mode pieces are split off as
+//! they arrive instead.
+
+use bytes::{Buf, BytesMut};
+
+use crate::close::{CloseFrame, ClosePayloadError};
+use crate::config::ReceiveMode;
+use crate::connection::{Connection, Phase};
+use crate::error::ProtocolError;
+use crate::event::{Closer, Event};
+use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{Fragment, Message, MessageKind, Utf8Bytes};
+use crate::role::Role;
+use crate::transmit::FrameKind;
+use crate::utf8::Utf8Validator;
+
+/// A frame whose header is decoded and whose payload is arriving.
+struct FrameInProgress {
+    header: FrameHeader,
+    /// Payload bytes not yet split off the buffer.
+    remaining: u64,
+    /// Payload bytes already split off (fragment mode) — the mask offset of the buffer start.
+    consumed: u64,
+    /// Bytes at the start of the buffer already unmasked and checked.
+    checked: usize,
+}
+
+/// A data message whose first frame has arrived.
+struct MessageInProgress {
+    kind: MessageKind,
+    utf8: Utf8Validator,
+    /// Payload bytes so far, including the frame in progress.
+    size: u64,
+    frames: u64,
+    /// Completed frames' payloads (message mode).
+    data: BytesMut,
+    /// Whether a piece was delivered (fragment mode).
+    started: bool,
+}
+
+/// Receive-side state.
+pub(crate) struct Receiver {
+    pub(crate) buf: BytesMut,
+    frame: Option<FrameInProgress>,
+    message: Option<MessageInProgress>,
+}
+
+/// What one parsing step did.
+enum Step {
+    /// Made progress; go on.
+    Progress,
+    /// Needs more input.
+    Blocked,
+}
+
+impl Receiver {
+    pub(crate) fn new() -> Self {
+        Receiver {
+            buf: BytesMut::new(),
+            frame: None,
+            message: None,
+        }
+    }
+
+    /// Drops all buffered input and partial state.
+    pub(crate) fn clear(&mut self) {
+        self.buf = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+    }
+}
+
+impl Connection {
+    /// Parses buffered input until an event is queued or nothing more can be done; then, if
+    /// the transport ended, ends the connection.
+    pub(crate) fn advance_input(&mut self) {
+        while self.events.is_empty() {
+            let step = match &mut self.phase {
+                Phase::Closed => return,
+                Phase::AwaitingDecision(_) => Step::Blocked,
+                Phase::ClientHandshake(hs) => {
+                    if self.rx.buf.is_empty() {
+                        Step::Blocked
+                    } else {
+                        match hs.feed(&self.rx.buf) {
+                            Ok(Some((response, n))) => {
+                                self.rx.buf.advance(n);
+                                self.phase = Phase::Open;
+                                self.timers.handshake = None;
+                                self.start_open_timers();
+                                self.events.push_back(Event::Connected(response));
+                                Step::Progress
+                            }
+                            Ok(None) => {
+                                self.rx.buf.clear();
+                                Step::Blocked
+                            }
+                            Err(e) => {
+                                self.fail_handshake(e);
+                                return;
+                            }
+                        }
+                    }
+                }
+                Phase::ServerHandshake(hs) => {
+                    if self.rx.buf.is_empty() {
+                        Step::Blocked
+                    } else {
+                        match hs.feed(&self.rx.buf) {
+                            Ok(Some((request, n))) => {
+                                self.rx.buf.advance(n);
+                                self.events.push_back(Event::Request(request.clone()));
+                                self.phase =
+                                    Phase::AwaitingDecision(alloc::boxed::Box::new(request));
+                                Step::Progress
+                            }
+                            Ok(None) => {
+                                self.rx.buf.clear();
+                                Step::Blocked
+                            }
+                            Err(e) => {
+                                self.fail_handshake(e);
+                                return;
+                            }
+                        }
+                    }
+                }
+                Phase::Open if self.close_received.is_some() => {
+                    self.rx.clear();
+                    Step::Blocked
+                }
+                Phase::Open => self.step_frame(),
+            };
+            if let Step::Blocked = step {
+                if self.transport.is_some() && self.events.is_empty() {
+                    self.transport_ended();
+                }
+                return;
+            }
+        }
+    }
+
+    /// The transport is gone and all complete input has been parsed.
+    fn transport_ended(&mut self) {
+        let waiting_for_server_eof = self.role == Role::Client && self.close_received.is_some();
+        let closed_by = if waiting_for_server_eof
+            || self.transport != Some(crate::event::TransportEnd::WriteShut)
+        {
+            Closer::Peer
+        } else {
+            Closer::Us
+        };
+        self.finish(closed_by);
+    }
+
+    /// Parses at most one frame header or one piece of payload.
+    fn step_frame(&mut self) -> Step {
+        match self.rx.frame {
+            None => self.step_header(),
+            Some(_) => self.step_payload(),
+        }
+    }
+
+    fn step_header(&mut self) -> Step {
+        let (header, n) = match FrameHeader::decode(&self.rx.buf) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Step::Blocked,
+            Err(HeaderError::ReservedOpcode(op)) => {
+                return self.fail_step(ProtocolError::ReservedOpcode(op));
+            }
+            Err(HeaderError::LengthTopBitSet) => {
+                return self.fail_step(ProtocolError::LengthTopBitSet);
+            }
+        };
+        if let Err(e) = self.check_header(&header) {
+            return self.fail_step(e);
+        }
+        self.rx.buf.advance(n);
+        if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            let kind = if header.opcode == OpCode::Text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            self.rx.message = Some(MessageInProgress {
+                kind,
+                utf8: Utf8Validator::new(),
+                size: 0,
+                frames: 0,
+                data: BytesMut::new(),
+                started: false,
+            });
+        }
+        if let Some(m) = self
+            .rx
+            .message
+            .as_mut()
+            .filter(|_| !header.opcode.is_control())
+        {
+            m.size += header.payload_len;
+            m.frames += 1;
+        }
+        self.rx.frame = Some(FrameInProgress {
+            header,
+            remaining: header.payload_len,
+            consumed: 0,
+            checked: 0,
+        });
+        Step::Progress
+    }
+
+    /// Every check that can be made from the header alone, before any payload is read.
+    fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        if h.rsv != 0 {
+            return Err(ProtocolError::ReservedBits(h.rsv));
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControl);
+            }
+            if h.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlTooLong(h.payload_len));
+            }
+            return Ok(());
+        }
+        let limits = &self.config.limits;
+        let (size, frames) = match (&self.rx.message, h.opcode) {
+            (None, OpCode::Continuation) => return Err(ProtocolError::OrphanContinuation),
+            (Some(_), OpCode::Text | OpCode::Binary) => {
+                return Err(ProtocolError::ExpectedContinuation);
+            }
+            (Some(m), _) => (m.size, m.frames),
+            (None, _) => (0, 0),
+        };
+        if h.payload_len > limits.max_frame_size {
+            return Err(ProtocolError::FrameTooLarge {
+                len: h.payload_len,
+                limit: limits.max_frame_size,
+            });
+        }
+        let total = size.saturating_add(h.payload_len);
+        if total > limits.max_message_size {
+            return Err(ProtocolError::MessageTooLarge {
+                len: total,
+                limit: limits.max_message_size,
+            });
+        }
+        if frames >= limits.max_fragments {
+            return Err(ProtocolError::TooManyFragments(frames + 1));
+        }
+        Ok(())
+    }
+
+    fn fail_step(&mut self, e: ProtocolError) -> Step {
+        self.fail(e);
+        Step::Progress
+    }
+
+    fn step_payload(&mut self) -> Step {
+        let Some(frame) = self.rx.frame.as_mut() else {
+            return Step::Blocked;
+        };
+        let header = frame.header;
+        // Unmask and check the bytes that arrived since the last step.
+        let available = usize::try_from(frame.remaining)
+            .unwrap_or(usize::MAX)
+            .min(self.rx.buf.len());
+        if available > frame.checked {
+            let fresh = &mut self.rx.buf[frame.checked..available];
+            if let Some(key) = header.mask {
+                let offset = frame.consumed.wrapping_add(frame.checked as u64);
+                apply_mask(fresh, key, (offset % 4) as usize);
+            }
+            let text = match header.opcode {
+                OpCode::Continuation | OpCode::Text => self
+                    .rx
+                    .message
+                    .as_ref()
+                    .is_some_and(|m| m.kind == MessageKind::Text),
+                _ => false,
+            };
+            if text {
+                if let Some(m) = self.rx.message.as_mut() {
+                    if m.utf8.feed(fresh).is_err() {
+                        return self.fail_step(ProtocolError::InvalidUtf8);
+                    }
+                }
+            }
+            frame.checked = available;
+        }
+        let complete = available as u64 == frame.remaining;
+        if header.opcode.is_control() {
+            if !complete {
+                return Step::Blocked;
+            }
+            let payload = self.rx.buf.split_to(available).freeze();
+            self.rx.frame = None;
+            self.handle_control(header.opcode, payload);
+            return Step::Progress;
+        }
+        match self.config.receive_mode {
+            ReceiveMode::Messages => {
+                if !complete {
+                    return Step::Blocked;
+                }
+                let payload = self.rx.buf.split_to(available);
+                self.rx.frame = None;
+                let Some(m) = self.rx.message.as_mut() else {
+                    return Step::Progress;
+                };
+                if m.data.is_empty() {
+                    m.data = payload;
+                } else {
+                    m.data.unsplit(payload);
+                }
+                if header.fin {
+                    self.finish_message();
+                }
+                Step::Progress
+            }
+            ReceiveMode::Fragments => {
+                let last = complete && header.fin;
+                let Some(m) = self.rx.message.as_mut() else {
+                    return Step::Blocked;
+                };
+                // Deliver what arrived; skip empty pieces except a message's first or last.
+                if available == 0 && !complete {
+                    return Step::Blocked;
+                }
+                let data = self.rx.buf.split_to(available).freeze();
+                frame.remaining -= available as u64;
+                frame.consumed += available as u64;
+                frame.checked = 0;
+                if complete {
+                    self.rx.frame = None;
+                }
+                if last && m.kind == MessageKind::Text && m.utf8.finish().is_err() {
+                    return self.fail_step(ProtocolError::InvalidUtf8);
+                }
+                if !data.is_empty() || !m.started || last {
+                    let piece = Fragment {
+                        kind: m.kind,
+                        data,
+                        is_first: !m.started,
+                        is_last: last,
+                    };
+                    m.started = true;
+                    self.events.push_back(Event::Fragment(piece));
+                }
+                if last {
+                    self.rx.message = None;
+                    self.timers.note_data();
+                }
+                Step::Progress
+            }
+        }
+    }
+
+    fn finish_message(&mut self) {
+        let Some(mut m) = self.rx.message.take() else {
+            return;
+        };
+        self.timers.note_data();
+        let data = core::mem::take(&mut m.data).freeze();
+        let message = match m.kind {
+            MessageKind::Binary => Message::Binary(data),
+            MessageKind::Text => {
+                if m.utf8.finish().is_err() {
+                    self.fail(ProtocolError::InvalidUtf8);
+                    return;
+                }
+                Message::Text(Utf8Bytes::from_validated(data))
+            }
+        };
+        self.events.push_back(Event::Message(message));
+    }
+
+    fn handle_control(&mut self, opcode: OpCode, payload: bytes::Bytes) {
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && self.close_sent.is_none() {
+                    let pong = self.tx.encoder.encode(
+                        true,
+                        OpCode::Pong,
+                        payload.clone(),
+                        FrameKind::Pong,
+                    );
+                    self.tx.push_urgent(pong);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => self.events.push_back(Event::Pong(payload)),
+            OpCode::Close => match CloseFrame::parse(&payload) {
+                Ok(frame) => self.handle_close(frame),
+                Err(ClosePayloadError::OneByte) => self.fail(ProtocolError::CloseOneByte),
+                Err(ClosePayloadError::InvalidCode(c)) => {
+                    self.fail(ProtocolError::InvalidCloseCode(c))
+                }
+                Err(ClosePayloadError::InvalidUtf8) => self.fail(ProtocolError::InvalidUtf8),
+            },
+            OpCode::Continuation | OpCode::Text | OpCode::Binary => {}
+        }
+    }
+
+    fn handle_close(&mut self, frame: CloseFrame) {
+        self.close_received = Some(frame.clone());
+        self.events.push_back(Event::CloseReceived(frame.clone()));
+        self.rx.clear();
+        // Echo the code we received (RFC 6455 5.5.1), unless we already sent a Close.
+        self.queue_close(
+            CloseFrame {
+                code: frame.code,
+                reason: alloc::string::String::new(),
+            },
+            false,
+        );
+        match self.role {
+            // The server ends TCP first (RFC 6455 7.1.1) once its Close is written.
+            Role::Server => self.finish(Closer::Us),
+            // The client waits for the server to end TCP, up to the close timeout.
+            Role::Client => self.timers.arm_close(self.config.timers.close_timeout),
+        }
+    }
+}
