@@ -135,7 +135,7 @@ function exchange(url) {
       if (pongWaiter && data.toString('latin1') === 'p') {
         const w = pongWaiter;
         pongWaiter = null;
-        w();
+        w.res();
       }
     });
     ws.on('error', (err) => reject(new Fail(`${err.code ? err.code + ': ' : ''}${err.message}`)));
@@ -145,6 +145,11 @@ function exchange(url) {
         const w = waiter;
         waiter = null;
         w.rej(new Fail(`connection closed after ${count} messages: received ${code} ${JSON.stringify(closed.reason)}`));
+      }
+      if (pongWaiter) {
+        const w = pongWaiter;
+        pongWaiter = null;
+        w.rej(new Fail(`connection closed while waiting for the pong: received ${code}`));
       }
       if (closeWaiter) closeWaiter();
     });
@@ -156,8 +161,8 @@ function exchange(url) {
           check(label, msg, await recv());
           count++;
         }
-        await new Promise((res) => {
-          pongWaiter = res;
+        await new Promise((res, rej) => {
+          pongWaiter = { res, rej };
           ws.ping('p');
         });
         const burst = burstMessages();
