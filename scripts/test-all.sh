@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the interop peers (Python websockets, Node ws, Debian
+# chromium), runs every Rust test in the workspace (unit, property, hostile-input, adapter,
+# interop and classic-failure tests), then a bounded fuzz smoke run of every fuzz target.
+#
+#   scripts/test-all.sh              # everything
+#   FUZZ_SECONDS=10 scripts/test-all.sh
+#   WSM_SKIP_FUZZ=1 scripts/test-all.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+echo "== installing interop peers"
+bash scripts/install-peers.sh
+
+echo "== formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== core builds without std"
+cargo build -p wsmachine --no-default-features --quiet
+
+echo "== tests"
+cargo test --workspace --all-targets
+
+echo "== doc tests"
+cargo test --workspace --doc
+
+if [ "${WSM_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz smoke run (${FUZZ_SECONDS:-30} s per target)"
+  bash scripts/fuzz-smoke.sh
+fi
+echo "== all tests passed"
