@@ -433,3 +433,76 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::random::SeededRandom;
+    use crate::{Config, Connection, Event, Message, Role, Timestamp};
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+    use bytes::BytesMut;
+
+    fn masked_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let key = [1, 2, 3, 4];
+        let mut out = alloc::vec![b0, 0x80 | 126];
+        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        out
+    }
+
+    #[test]
+    fn an_owned_buffer_is_unmasked_in_place_and_shared_not_copied() {
+        let mut s = Connection::open_with_random(
+            Role::Server,
+            Config::default(),
+            Timestamp::ZERO,
+            Box::new(SeededRandom::from_u64(0)),
+        );
+        let mut input = masked_frame(0x82, &[7u8; 1000]);
+        input.extend(masked_frame(0x81, &[b'z'; 500]));
+        let buf = BytesMut::from(&input[..]);
+        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        s.handle_input_owned(buf);
+        let inside = |m: &Message| range.contains(&(m.payload().as_ptr() as usize));
+        let Some(Event::Message(a)) = s.poll_event() else {
+            panic!()
+        };
+        let Some(Event::Message(b)) = s.poll_event() else {
+            panic!()
+        };
+        assert!(
+            inside(&a) && inside(&b),
+            "payloads point into the caller's buffer"
+        );
+        assert_eq!(a.payload().as_ref(), &[7u8; 1000][..]);
+        assert_eq!(b.payload().as_ref(), &[b'z'; 500][..]);
+    }
+
+    #[test]
+    fn contiguous_owned_reads_are_joined_without_a_copy() {
+        // A reader that fills one buffer and splits off each read, as the adapters do.
+        let mut s = Connection::open_with_random(
+            Role::Server,
+            Config::default(),
+            Timestamp::ZERO,
+            Box::new(SeededRandom::from_u64(0)),
+        );
+        let input = masked_frame(0x82, &[9u8; 3000]);
+        let mut reader = BytesMut::with_capacity(input.len());
+        let base = reader.as_ptr() as usize;
+        for part in input.chunks(700) {
+            reader.extend_from_slice(part);
+            s.handle_input_owned(reader.split());
+        }
+        let Some(Event::Message(m)) = s.poll_event() else {
+            panic!()
+        };
+        assert_eq!(
+            m.payload().as_ptr() as usize,
+            base + 8,
+            "the payload was never moved"
+        );
+        assert_eq!(m.payload().len(), 3000);
+    }
+}
