@@ -115,7 +115,7 @@ impl Connection {
         let hs = ClientHandshake::new(request, random.as_mut(), config.limits.handshake)?;
         let bytes = Bytes::copy_from_slice(hs.request_bytes());
         let phase = Phase::ClientHandshake(Box::new(hs));
-        let mut conn = Connection::build(Role::Client, config, now, phase, Encoder::Client(random));
+        let mut conn = Connection::build(Role::Client, config, now, phase, Encoder::client(random));
         conn.tx.push_data(OutFrame::raw(bytes));
         Ok(conn)
     }
@@ -147,7 +147,7 @@ impl Connection {
         random: Box<dyn RandomSource>,
     ) -> Connection {
         let encoder = match role {
-            Role::Client => Encoder::Client(random),
+            Role::Client => Encoder::client(random),
             Role::Server => Encoder::Server,
         };
         Connection::build(role, config, now, Phase::Open, encoder)
@@ -386,11 +386,7 @@ impl Connection {
     }
 
     fn push_data_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
-        let frame = self
-            .tx
-            .encoder
-            .encode(fin, opcode, payload, FrameKind::Data);
-        self.tx.push_data(frame);
+        self.tx.push_data_frame(fin, opcode, payload);
     }
 
     /// Queues a whole message, split into frames of `auto_fragment_size` if configured.
@@ -530,15 +526,15 @@ impl Connection {
         if self.close_sent.is_some() {
             return;
         }
-        let out = self
-            .tx
-            .encoder
-            .encode(true, OpCode::Close, frame.encode(), FrameKind::Close);
         if failing {
+            let out = self
+                .tx
+                .encoder
+                .encode(true, OpCode::Close, frame.encode(), FrameKind::Close);
             self.tx.drop_unstarted_data();
             self.tx.push_urgent(out);
         } else {
-            self.tx.push_data(out);
+            self.tx.push_data_frame(true, OpCode::Close, frame.encode());
         }
         self.close_sent = Some(frame);
         self.sending = None;

@@ -1,6 +1,7 @@
 //! What the connection reports to the caller, pulled with
 //! [`Connection::poll_event`](crate::Connection::poll_event).
 
+use alloc::boxed::Box;
 use bytes::Bytes;
 
 use crate::close::{CloseCode, CloseFrame};
@@ -14,9 +15,9 @@ pub enum Event {
     /// Server: a valid upgrade request arrived. Decide with
     /// [`accept`](crate::Connection::accept) or [`reject`](crate::Connection::reject);
     /// frames the client pipelined wait until then.
-    Request(Request),
+    Request(Box<Request>),
     /// Client: the server accepted the upgrade; the connection is open.
-    Connected(Response),
+    Connected(Box<Response>),
     /// A whole data message ([`ReceiveMode::Messages`](crate::ReceiveMode::Messages)).
     Message(Message),
     /// A piece of a data message ([`ReceiveMode::Fragments`](crate::ReceiveMode::Fragments)).

@@ -94,7 +94,8 @@ impl Connection {
                                 self.phase = Phase::Open;
                                 self.timers.handshake = None;
                                 self.start_open_timers();
-                                self.events.push_back(Event::Connected(response));
+                                self.events
+                                    .push_back(Event::Connected(alloc::boxed::Box::new(response)));
                                 Step::Progress
                             }
                             Ok(None) => {
@@ -115,9 +116,9 @@ impl Connection {
                         match hs.feed(&self.rx.buf) {
                             Ok(Some((request, n))) => {
                                 self.rx.buf.advance(n);
+                                let request = alloc::boxed::Box::new(request);
                                 self.events.push_back(Event::Request(request.clone()));
-                                self.phase =
-                                    Phase::AwaitingDecision(alloc::boxed::Box::new(request));
+                                self.phase = Phase::AwaitingDecision(request);
                                 Step::Progress
                             }
                             Ok(None) => {
@@ -212,7 +213,8 @@ impl Connection {
             consumed: 0,
             checked: 0,
         });
-        Step::Progress
+        // The payload is often already here: go on without another round.
+        self.step_payload()
     }
 
     /// Every check that can be made from the header alone, before any payload is read.

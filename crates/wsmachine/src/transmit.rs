@@ -13,19 +13,87 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::apply_mask;
 use crate::random::RandomSource;
 
-/// Payloads up to this size are copied next to their header, so a small frame is one chunk.
+/// Data frames with payloads up to this size are appended to a shared staging buffer instead
+/// of being queued alone: no allocation per small frame.
 const COALESCE_LIMIT: usize = 512;
+
+/// The staging buffer is closed into one queued chunk at this size, so that an urgent frame
+/// never waits behind more than about this much already-started output.
+const STAGING_LIMIT: usize = 16 * 1024;
 
 /// Encodes frames for one role. A server encoder has no random source and cannot mask; a
 /// client encoder masks every frame with a fresh key. The role is fixed when it is built.
 pub(crate) enum Encoder {
     Server,
-    Client(Box<dyn RandomSource>),
+    Client(MaskKeys),
+}
+
+/// Masking keys drawn from the random source 16 at a time (one generator call per 16 frames).
+pub(crate) struct MaskKeys {
+    random: Box<dyn RandomSource>,
+    batch: [u8; 64],
+    next: usize,
+}
+
+impl MaskKeys {
+    fn next_key(&mut self) -> [u8; 4] {
+        if self.next + 4 > self.batch.len() {
+            self.random.fill(&mut self.batch);
+            self.next = 0;
+        }
+        let mut key = [0u8; 4];
+        key.copy_from_slice(&self.batch[self.next..self.next + 4]);
+        self.next += 4;
+        key
+    }
 }
 
 impl Encoder {
-    /// Builds one frame. Cost: server frames over 512 bytes share `payload` without a copy;
-    /// client frames copy the payload once to mask it (the caller's bytes are never changed).
+    /// A client encoder: every frame it builds is masked with a key from `random`.
+    pub(crate) fn client(random: Box<dyn RandomSource>) -> Encoder {
+        Encoder::Client(MaskKeys {
+            random,
+            batch: [0; 64],
+            next: 64,
+        })
+    }
+
+    fn header(
+        &mut self,
+        fin: bool,
+        opcode: OpCode,
+        len: usize,
+    ) -> (FrameHeader, [u8; MAX_HEADER_LEN], usize) {
+        let mask = match self {
+            Encoder::Server => None,
+            Encoder::Client(keys) => Some(keys.next_key()),
+        };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: len as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        (header, head, n)
+    }
+
+    /// Appends one whole frame to `out`, masking the copied payload for a client.
+    fn encode_into(&mut self, fin: bool, opcode: OpCode, payload: &[u8], out: &mut BytesMut) {
+        let (header, head, n) = self.header(fin, opcode, payload.len());
+        out.reserve(n + payload.len());
+        out.extend_from_slice(&head[..n]);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut out[start..], key, 0);
+        }
+    }
+
+    /// Builds one frame to queue alone. Cost: a large server payload is shared without a
+    /// copy; otherwise the frame is one allocation (the client's masking copy).
     pub(crate) fn encode(
         &mut self,
         fin: bool,
@@ -33,46 +101,24 @@ impl Encoder {
         payload: Bytes,
         kind: FrameKind,
     ) -> OutFrame {
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let mask = match self {
-            Encoder::Server => None,
-            Encoder::Client(rng) => {
-                let mut key = [0u8; 4];
-                rng.fill(&mut key);
-                Some(key)
-            }
-        };
-        let header = FrameHeader {
-            fin,
-            rsv: 0,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        let head_len = header.encode(&mut head);
-        match mask {
-            None if payload.len() > COALESCE_LIMIT => OutFrame {
+        if matches!(self, Encoder::Server) && payload.len() > COALESCE_LIMIT {
+            let (_, head, n) = self.header(fin, opcode, payload.len());
+            return OutFrame {
                 head,
-                head_len: head_len as u8,
+                head_len: n as u8,
                 payload,
                 written: 0,
                 kind,
-            },
-            _ => {
-                let mut whole = BytesMut::with_capacity(head_len + payload.len());
-                whole.extend_from_slice(&head[..head_len]);
-                whole.extend_from_slice(&payload);
-                if let Some(key) = mask {
-                    apply_mask(&mut whole[head_len..], key, 0);
-                }
-                OutFrame {
-                    head,
-                    head_len: 0,
-                    payload: whole.freeze(),
-                    written: 0,
-                    kind,
-                }
-            }
+            };
+        }
+        let mut whole = BytesMut::new();
+        self.encode_into(fin, opcode, &payload, &mut whole);
+        OutFrame {
+            head: [0; MAX_HEADER_LEN],
+            head_len: 0,
+            payload: whole.freeze(),
+            written: 0,
+            kind,
         }
     }
 }
@@ -80,15 +126,18 @@ impl Encoder {
 /// What a queued frame is, for coalescing pongs and for accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameKind {
+    /// Data frames (or a chunk of whole small data frames) and an ordinary Close.
     Data,
     Ping,
     Pong,
+    /// A Close that fails the connection, sent ahead of data.
     Close,
     /// Raw handshake bytes (no frame header).
     Handshake,
 }
 
-/// A frame (or raw handshake bytes) waiting to be written: an inline header and a payload.
+/// A frame (or a chunk of whole frames, or raw handshake bytes) waiting to be written: an
+/// inline header and a payload. Another frame is never inserted inside one.
 pub(crate) struct OutFrame {
     head: [u8; MAX_HEADER_LEN],
     head_len: u8,
@@ -100,12 +149,16 @@ pub(crate) struct OutFrame {
 impl OutFrame {
     /// Raw bytes with no frame header (handshake request or response).
     pub(crate) fn raw(bytes: Bytes) -> OutFrame {
+        OutFrame::chunk(bytes, FrameKind::Handshake)
+    }
+
+    fn chunk(bytes: Bytes, kind: FrameKind) -> OutFrame {
         OutFrame {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
             payload: bytes,
             written: 0,
-            kind: FrameKind::Handshake,
+            kind,
         }
     }
 
@@ -129,13 +182,16 @@ impl OutFrame {
     }
 }
 
-/// The queue of bytes to write, in the order they must hit the wire.
+/// The queue of bytes to write, in the order they must hit the wire: the started frame,
+/// urgent frames, queued data, then the staging buffer of small data frames.
 pub(crate) struct Transmitter {
     pub(crate) encoder: Encoder,
     /// The frame partly written, which must finish before any other.
     current: Option<OutFrame>,
     urgent: VecDeque<OutFrame>,
     data: VecDeque<OutFrame>,
+    /// Whole small data frames, not started, after everything in `data`.
+    staging: BytesMut,
     /// Unwritten bytes of data frames (counted against `max_send_queue`).
     data_bytes: usize,
     /// Unwritten bytes in total.
@@ -151,6 +207,7 @@ impl Transmitter {
             current: None,
             urgent: VecDeque::new(),
             data: VecDeque::new(),
+            staging: BytesMut::new(),
             data_bytes: 0,
             total_bytes: 0,
             dead: false,
@@ -171,26 +228,53 @@ impl Transmitter {
         self.dead
     }
 
-    fn account(&mut self, frame: &OutFrame, add: bool) {
-        let n = frame.remaining();
-        let data = matches!(frame.kind, FrameKind::Data);
-        if add {
-            self.total_bytes += n;
-            if data {
-                self.data_bytes += n;
-            }
-        } else {
-            self.total_bytes -= n;
-            if data {
-                self.data_bytes -= n;
-            }
+    fn add(&mut self, n: usize, kind: FrameKind) {
+        self.total_bytes += n;
+        if kind == FrameKind::Data {
+            self.data_bytes += n;
         }
     }
 
-    /// Queues a frame behind the data already queued.
+    fn sub(&mut self, n: usize, kind: FrameKind) {
+        self.total_bytes -= n;
+        if kind == FrameKind::Data {
+            self.data_bytes -= n;
+        }
+    }
+
+    /// Queues a data frame (or an ordinary Close) behind the data already queued. Small ones
+    /// are appended to the staging buffer.
+    pub(crate) fn push_data_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
+        if self.dead {
+            return;
+        }
+        if payload.len() <= COALESCE_LIMIT {
+            let before = self.staging.len();
+            self.encoder
+                .encode_into(fin, opcode, &payload, &mut self.staging);
+            self.add(self.staging.len() - before, FrameKind::Data);
+            if self.staging.len() >= STAGING_LIMIT {
+                self.close_staging();
+            }
+        } else {
+            let frame = self.encoder.encode(fin, opcode, payload, FrameKind::Data);
+            self.push_data(frame);
+        }
+    }
+
+    /// Moves the staging buffer into the data queue as one chunk (already counted).
+    fn close_staging(&mut self) {
+        if !self.staging.is_empty() {
+            let chunk = self.staging.split().freeze();
+            self.data.push_back(OutFrame::chunk(chunk, FrameKind::Data));
+        }
+    }
+
+    /// Queues a prepared frame behind the data already queued.
     pub(crate) fn push_data(&mut self, frame: OutFrame) {
         if !self.dead {
-            self.account(&frame, true);
+            self.close_staging();
+            self.add(frame.remaining(), frame.kind);
             self.data.push_back(frame);
         }
     }
@@ -202,22 +286,25 @@ impl Transmitter {
             return;
         }
         if frame.kind == FrameKind::Pong {
-            if let Some(i) = self.urgent.iter().position(|f| f.kind == FrameKind::Pong) {
-                let old = self.urgent.remove(i);
-                if let Some(old) = old {
-                    self.account(&old, false);
-                }
+            if let Some(old) = self
+                .urgent
+                .iter()
+                .position(|f| f.kind == FrameKind::Pong)
+                .and_then(|i| self.urgent.remove(i))
+            {
+                self.sub(old.remaining(), old.kind);
             }
         }
-        self.account(&frame, true);
+        self.add(frame.remaining(), frame.kind);
         self.urgent.push_back(frame);
     }
 
     /// Drops every queued data frame that has not started (a failed connection sends nothing
     /// more but its Close).
     pub(crate) fn drop_unstarted_data(&mut self) {
+        self.close_staging();
         while let Some(f) = self.data.pop_back() {
-            self.account(&f, false);
+            self.sub(f.remaining(), f.kind);
         }
     }
 
@@ -227,6 +314,7 @@ impl Transmitter {
         self.current = None;
         self.urgent.clear();
         self.data.clear();
+        self.staging = BytesMut::new();
         self.data_bytes = 0;
         self.total_bytes = 0;
     }
@@ -251,6 +339,7 @@ impl Transmitter {
             .chain(self.urgent.iter())
             .chain(self.data.iter())
             .flat_map(OutFrame::slices)
+            .chain(Some(&self.staging[..]).filter(|s| !s.is_empty()))
     }
 
     fn next_frame(&mut self) -> Option<OutFrame> {
@@ -264,25 +353,39 @@ impl Transmitter {
     pub(crate) fn advance(&mut self, mut n: usize) {
         while n > 0 {
             let Some(mut frame) = self.next_frame() else {
-                return;
+                if self.staging.is_empty() {
+                    return;
+                }
+                if n >= self.staging.len() {
+                    // All staged frames written: reuse the buffer as it is.
+                    self.sub(self.staging.len(), FrameKind::Data);
+                    self.staging.clear();
+                    return;
+                }
+                // Partly written: it becomes the started chunk that nothing may cut into.
+                self.close_staging();
+                continue;
             };
             let take = n.min(frame.remaining());
             frame.written += take;
             n -= take;
-            self.total_bytes -= take;
-            if frame.kind == FrameKind::Data {
-                self.data_bytes -= take;
-            }
+            self.sub(take, frame.kind);
             if frame.remaining() > 0 {
                 self.current = Some(frame);
             }
         }
     }
 
-    /// Takes the next unwritten chunk as owned bytes (a header, a payload, or both in one).
-    /// Cost: a header split from a large payload is copied (at most 14 bytes).
+    /// Takes the next unwritten chunk as owned bytes (a header, a payload, or several small
+    /// frames in one). Cost: a header split from a large payload is copied (at most 14 bytes).
     pub(crate) fn pop_chunk(&mut self) -> Option<Bytes> {
-        let frame = self.next_frame()?;
+        let frame = match self.next_frame() {
+            Some(f) => f,
+            None => {
+                self.close_staging();
+                self.data.pop_front()?
+            }
+        };
         let h = usize::from(frame.head_len);
         let chunk = if frame.written < h {
             Bytes::copy_from_slice(&frame.head[frame.written..h])
@@ -308,14 +411,18 @@ mod tests {
     #[test]
     fn server_never_masks_and_client_always_does() {
         let mut s = Encoder::Server;
-        let mut c = Encoder::Client(Box::new(SeededRandom::from_u64(1)));
+        let mut c = Encoder::client(Box::new(SeededRandom::from_u64(1)));
         for len in [0usize, 5, 600, 70_000] {
             let p = Bytes::from(alloc::vec![7u8; len]);
             let mut t = Transmitter::new(Encoder::Server);
             t.push_data(s.encode(true, OpCode::Binary, p.clone(), FrameKind::Data));
+            t.push_data_frame(true, OpCode::Binary, p.clone());
             assert_eq!(collect(&t)[1] & 0x80, 0);
             let mut t = Transmitter::new(Encoder::Server);
             t.push_data(c.encode(true, OpCode::Binary, p, FrameKind::Data));
+            assert_eq!(collect(&t)[1] & 0x80, 0x80);
+            let mut t = Transmitter::new(Encoder::client(Box::new(SeededRandom::from_u64(2))));
+            t.push_data_frame(true, OpCode::Binary, Bytes::from(alloc::vec![7u8; len]));
             assert_eq!(collect(&t)[1] & 0x80, 0x80);
         }
     }
@@ -358,6 +465,39 @@ mod tests {
         }
         assert_eq!(t.pong_queued(), 1);
         assert_eq!(collect(&t), [0x8a, 4, 0, 0, 3, 0xe7]);
+    }
+
+    #[test]
+    fn small_frames_share_a_staging_buffer_that_urgent_frames_cannot_cut() {
+        let mut t = Transmitter::new(Encoder::Server);
+        for i in 0..100u8 {
+            t.push_data_frame(true, OpCode::Binary, Bytes::from(alloc::vec![i; 10]));
+        }
+        assert_eq!(t.slices().count(), 1, "one staged chunk");
+        assert_eq!(t.data_bytes(), 1200);
+        t.advance(5);
+        t.push_urgent(Encoder::Server.encode(true, OpCode::Pong, Bytes::new(), FrameKind::Pong));
+        let bytes = collect(&t);
+        // The started chunk finishes before the pong.
+        assert_eq!(&bytes[1195..], &[0x8a, 0]);
+        t.push_data_frame(true, OpCode::Text, Bytes::from_static(b"after"));
+        let frames: alloc::vec::Vec<u8> = collect(&t);
+        assert_eq!(&frames[frames.len() - 7..], b"\x81\x05after");
+        t.advance(usize::MAX);
+        assert_eq!((t.total_bytes(), t.data_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn staging_is_closed_into_bounded_chunks() {
+        let mut t = Transmitter::new(Encoder::Server);
+        for _ in 0..1000 {
+            t.push_data_frame(true, OpCode::Binary, Bytes::from(alloc::vec![0u8; 100]));
+        }
+        assert!(
+            t.slices()
+                .all(|s| s.len() <= STAGING_LIMIT + COALESCE_LIMIT + MAX_HEADER_LEN)
+        );
+        assert_eq!(t.total_bytes(), 102_000);
     }
 
     fn t_enc(op: OpCode, p: Bytes) -> OutFrame {
