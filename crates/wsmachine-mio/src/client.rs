@@ -1,0 +1,155 @@
+//! Clients: [`MioClient`] inside your loop, [`LoopClient`] on its own poll.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Poll, Registry, Token};
+use wsmachine::{ClientRequest, Config, Message, SendError};
+
+use crate::connection::{Event, MioConnection};
+use crate::error::Error;
+
+/// A `ws://` client connection for your own `mio` loop. It derefs to [`MioConnection`]:
+/// drive it with `handle_event`, `on_timeout`, `poll_event` and `flush`. The TCP connect is
+/// nonblocking; [`Event::Connected`] reports the finished handshake.
+#[derive(Debug)]
+pub struct MioClient {
+    inner: MioConnection,
+}
+
+impl MioClient {
+    /// Resolves the URL's host (a blocking DNS lookup for names; none for IP literals),
+    /// starts a nonblocking connect, queues the upgrade request and registers with `token`.
+    pub fn connect(
+        url: &str,
+        config: Config,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<MioClient, Error> {
+        let request = ClientRequest::new(url)?;
+        MioClient::connect_request(&request, config, registry, token)
+    }
+
+    /// [`connect`](MioClient::connect) with a request built by hand (subprotocols, headers).
+    pub fn connect_request(
+        request: &ClientRequest,
+        config: Config,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<MioClient, Error> {
+        if request.is_tls() {
+            return Err(Error::Unsupported(
+                "wss:// is not supported by the mio adapter",
+            ));
+        }
+        let host = request.host().trim_start_matches('[').trim_end_matches(']');
+        let addr: SocketAddr = (host, request.port())
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+        let stream = TcpStream::connect(addr)?;
+        let mut inner = MioConnection::client(stream, request, config, Instant::now())?;
+        inner.register(registry, token)?;
+        Ok(MioClient { inner })
+    }
+
+    /// The connection.
+    pub fn into_inner(self) -> MioConnection {
+        self.inner
+    }
+}
+
+impl Deref for MioClient {
+    type Target = MioConnection;
+    fn deref(&self) -> &MioConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for MioClient {
+    fn deref_mut(&mut self) -> &mut MioConnection {
+        &mut self.inner
+    }
+}
+
+/// One [`MioClient`] with its own `Poll`: a simple blocking-style driver for examples and
+/// tests. Sends queue; [`next_event`](LoopClient::next_event) writes them and waits.
+#[derive(Debug)]
+pub struct LoopClient {
+    poll: Poll,
+    events: Events,
+    client: MioClient,
+}
+
+impl LoopClient {
+    /// Connects to a `ws://` URL (the handshake completes during `next_event`).
+    pub fn connect(url: &str, config: Config) -> Result<LoopClient, Error> {
+        let request = ClientRequest::new(url)?;
+        LoopClient::connect_request(&request, config)
+    }
+
+    /// Connects with a request built by hand.
+    pub fn connect_request(request: &ClientRequest, config: Config) -> Result<LoopClient, Error> {
+        let poll = Poll::new()?;
+        let client = MioClient::connect_request(request, config, poll.registry(), Token(0))?;
+        Ok(LoopClient {
+            poll,
+            events: Events::with_capacity(16),
+            client,
+        })
+    }
+
+    /// The client, for sends and state.
+    pub fn client(&mut self) -> &mut MioClient {
+        &mut self.client
+    }
+
+    /// Queues a message.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        self.client.send(message)
+    }
+
+    /// Writes what is queued, then waits up to `timeout` for the next event. `Ok(None)` on
+    /// timeout, and for good after [`Event::Closed`].
+    pub fn next_event(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        let end = Instant::now() + timeout;
+        loop {
+            let now = Instant::now();
+            if self.client.deadline().is_some_and(|d| d <= now) {
+                self.client.on_timeout(now);
+            }
+            if let Some(ev) = self.client.poll_event() {
+                self.client.flush();
+                return Ok(Some(ev));
+            }
+            self.client.flush();
+            if self.client.is_closed() {
+                return Ok(None);
+            }
+            if self.client.wants_read() {
+                self.client.on_readable(now);
+                continue;
+            }
+            if now >= end {
+                return Ok(None);
+            }
+            let mut wait = end - now;
+            if let Some(d) = self.client.deadline() {
+                wait = wait.min(d.saturating_duration_since(now));
+            }
+            match self.poll.poll(&mut self.events, Some(wait)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            for ev in self.events.iter() {
+                self.client.handle_event(ev, now);
+            }
+            self.client.on_timeout(now);
+        }
+    }
+}

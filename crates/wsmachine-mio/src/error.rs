@@ -1,0 +1,85 @@
+//! The adapter's error type.
+
+use std::fmt;
+use std::io;
+
+use wsmachine::{AcceptError, HandshakeError, ProtocolError, SendError, Timeout};
+
+/// Why a connection is failing, reported as [`Event::Error`](crate::Event::Error) before
+/// [`Event::Closed`](crate::Event::Closed), or returned by a constructor.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed.
+    Io(io::Error),
+    /// The peer broke the protocol; the connection was failed with the error's close code.
+    Protocol(ProtocolError),
+    /// A core timer gave up: keepalive (the peer is dead), close, handshake or idle.
+    Timeout(Timeout),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// The server's decision rejected the upgrade with this HTTP status.
+    Rejected(u16),
+    /// The server's accept options were invalid.
+    Accept(AcceptError),
+    /// A send the connection refused.
+    Send(SendError),
+    /// A request this adapter cannot serve (e.g. `wss://`).
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Timeout(t) => write!(f, "{t:?} timeout"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Rejected(s) => write!(f, "upgrade rejected with status {s}"),
+            Error::Accept(e) => write!(f, "{e}"),
+            Error::Send(e) => write!(f, "send refused: {e}"),
+            Error::Unsupported(s) => write!(f, "unsupported: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Accept(e) => Some(e),
+            Error::Send(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        Error::Send(e)
+    }
+}
+
+impl From<wsmachine::ConnectionError> for Error {
+    fn from(e: wsmachine::ConnectionError) -> Self {
+        match e {
+            wsmachine::ConnectionError::Protocol(p) => Error::Protocol(p),
+            wsmachine::ConnectionError::Timeout(t) => Error::Timeout(t),
+            wsmachine::ConnectionError::Handshake(h) => Error::Handshake(h),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Helpers for the std and mio adapter tests: in-process echo servers on port 0 (the
+//! library echo servers, or a "scripted" echo that closes with a code on request), and the
+//! standard exchange driven by our std and mio clients.
+//!
+//! Include with `#[path = "support/wsm.rs"] mod wsm;` next to `support/peers.rs` (as `peers`).
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use wsmachine::{CloseCode, CloseReport, Config, Limits, Message, Timeout};
+use wsmachine_mio::{Event as MioEvent, LoopClient};
+use wsmachine_std::{Received, WebSocket};
+
+use super::peers;
+
+/// Which server implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// wsmachine-std, a thread per connection.
+    Std,
+    /// wsmachine-mio, one thread.
+    Mio,
+}
+
+/// How a server-side connection ended, adapter-neutral.
+#[derive(Debug, Clone)]
+pub struct End {
+    /// Peer address.
+    pub peer: Option<SocketAddr>,
+    /// Messages echoed.
+    pub messages: u64,
+    /// The first error, as text.
+    pub error: Option<String>,
+    /// The first error was a keepalive timeout.
+    pub keepalive: bool,
+    /// The close report (None if the handshake failed, std only).
+    pub report: Option<CloseReport>,
+}
+
+/// A server running in this process; stopped (mio) or abandoned (std) on drop.
+pub struct ServerHandle {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Connection ends, in order.
+    pub ends: Receiver<End>,
+    stop: Arc<AtomicBool>,
+}
+
+impl ServerHandle {
+    /// `ws://addr/`.
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// The next connection end, waiting up to `timeout`.
+    pub fn next_end(&self, timeout: Duration) -> Option<End> {
+        self.ends.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Config for big messages (64 MiB limits, 160 MiB send queue).
+pub fn big_config() -> Config {
+    Config {
+        limits: Limits {
+            max_frame_size: 64 << 20,
+            max_message_size: 64 << 20,
+            max_send_queue: 160 << 20,
+            ..Limits::default()
+        },
+        ..Config::default()
+    }
+}
+
+fn std_end(e: wsmachine_std::echo::ConnectionEnd) -> End {
+    End {
+        peer: e.peer,
+        messages: e.messages,
+        keepalive: matches!(
+            e.error,
+            Some(wsmachine_std::Error::Timeout(Timeout::Keepalive))
+        ),
+        error: e.error.map(|e| format!("{e:?}")),
+        report: e.report,
+    }
+}
+
+fn mio_end(e: wsmachine_mio::echo::ConnectionEnd) -> End {
+    End {
+        peer: e.peer,
+        messages: e.messages,
+        keepalive: matches!(
+            e.error,
+            Some(wsmachine_mio::Error::Timeout(Timeout::Keepalive))
+        ),
+        error: e.error.map(|e| format!("{e:?}")),
+        report: Some(e.report),
+    }
+}
+
+/// The library echo server of `kind` on 127.0.0.1:0 with `config`.
+pub fn echo(kind: Kind, config: Config) -> ServerHandle {
+    let (tx, ends) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let addr = match kind {
+        Kind::Std => {
+            let builder = wsmachine_std::ServerBuilder::new().config(config);
+            let tx = std::sync::Mutex::new(tx);
+            wsmachine_std::echo::spawn("127.0.0.1:0", builder, move |e| {
+                if let Ok(t) = tx.lock() {
+                    let _ = t.send(std_end(e));
+                }
+            })
+            .expect("bind std echo")
+        }
+        Kind::Mio => {
+            let opts = wsmachine_mio::ServerOptions {
+                config,
+                ..Default::default()
+            };
+            let mut server =
+                wsmachine_mio::echo::EchoServer::bind("127.0.0.1:0".parse().unwrap(), opts)
+                    .expect("bind mio echo");
+            let addr = server.local_addr();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let _ = server.run_until(&stop, |e| {
+                    let _ = tx.send(mio_end(e));
+                });
+            });
+            addr
+        }
+    };
+    ServerHandle { addr, ends, stop }
+}
+
+/// An echo server that, on the text `close:<code>`, closes with that code (reason
+/// "scripted") instead of echoing.
+pub fn scripted(kind: Kind) -> ServerHandle {
+    let (tx, ends) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let addr = match kind {
+        Kind::Std => {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { continue };
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let peer = stream.peer_addr().ok();
+                        let mut end = End {
+                            peer,
+                            messages: 0,
+                            error: None,
+                            keepalive: false,
+                            report: None,
+                        };
+                        let mut ws = match wsmachine_std::ServerBuilder::new()
+                            .config(big_config())
+                            .accept(stream)
+                        {
+                            Ok(ws) => ws,
+                            Err(e) => {
+                                end.error = Some(format!("{e:?}"));
+                                let _ = tx.send(end);
+                                return;
+                            }
+                        };
+                        loop {
+                            match ws.recv() {
+                                Ok(m) => {
+                                    if let Some(code) = close_command(&m) {
+                                        let r = ws.close(CloseCode(code), "scripted");
+                                        end.report = r.ok();
+                                        break;
+                                    }
+                                    end.messages += 1;
+                                    let _ = ws.send(m);
+                                }
+                                Err(wsmachine_std::Error::Closed(r)) => {
+                                    end.report = Some(r);
+                                    break;
+                                }
+                                Err(e) => {
+                                    end.error.get_or_insert(format!("{e:?}"));
+                                }
+                            }
+                        }
+                        let _ = tx.send(end);
+                    });
+                }
+            });
+            addr
+        }
+        Kind::Mio => {
+            let opts = wsmachine_mio::ServerOptions {
+                config: big_config(),
+                ..Default::default()
+            };
+            let mut server =
+                wsmachine_mio::Server::bind("127.0.0.1:0".parse().unwrap(), opts).unwrap();
+            let addr = server.local_addr();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut stats = std::collections::HashMap::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(events) = server.run_once(Some(Duration::from_millis(50))) else {
+                        break;
+                    };
+                    for (id, ev) in events {
+                        let peer = server.peer_addr(id);
+                        let end = stats.entry(id).or_insert(End {
+                            peer,
+                            messages: 0,
+                            error: None,
+                            keepalive: false,
+                            report: None,
+                        });
+                        match ev {
+                            MioEvent::Message(m) => {
+                                if let Some(code) = close_command(&m) {
+                                    let _ = server.close(id, CloseCode(code), "scripted");
+                                } else {
+                                    end.messages += 1;
+                                    let _ = server.send(id, m);
+                                }
+                            }
+                            MioEvent::Error(e) => {
+                                end.error.get_or_insert(format!("{e:?}"));
+                            }
+                            MioEvent::Closed(r) => {
+                                if let Some(mut end) = stats.remove(&id) {
+                                    end.report = Some(r);
+                                    let _ = tx.send(end);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            });
+            addr
+        }
+    };
+    ServerHandle { addr, ends, stop }
+}
+
+fn close_command(m: &Message) -> Option<u16> {
+    match m {
+        Message::Text(t) => t.as_str().strip_prefix("close:")?.parse().ok(),
+        Message::Binary(_) => None,
+    }
+}
+
+/// A std client for `url` with big limits and a 20 s write timeout.
+pub fn std_client(url: &str) -> WebSocket<std::net::TcpStream> {
+    let (ws, _) = wsmachine_std::ClientBuilder::new(url)
+        .config(big_config())
+        .connect()
+        .expect("std client connects");
+    ws
+}
+
+/// The standard exchange over a std client, closing with 1000; returns the report.
+pub fn std_exchange(ws: &mut WebSocket<std::net::TcpStream>) -> Result<CloseReport, String> {
+    let recv = |ws: &mut WebSocket<std::net::TcpStream>| ws.recv().map_err(|e| format!("{e:?}"));
+    for (label, m) in peers::standard_messages() {
+        ws.send(m.clone()).map_err(|e| format!("{label}: {e:?}"))?;
+        peers::check_echo(&label, &m, &recv(ws)?)?;
+    }
+    ws.ping(&b"p"[..]).map_err(|e| format!("ping: {e:?}"))?;
+    loop {
+        match ws.recv_event().map_err(|e| format!("pong: {e:?}"))? {
+            Received::Pong(p) if &p[..] == b"p" => break,
+            Received::Pong(_) | Received::Ping(_) => {}
+            other => return Err(format!("waiting for pong: {other:?}")),
+        }
+    }
+    let burst = peers::burst_messages();
+    for (label, m) in &burst {
+        ws.send(m.clone()).map_err(|e| format!("{label}: {e:?}"))?;
+    }
+    for (label, m) in &burst {
+        peers::check_echo(label, m, &recv(ws)?)?;
+    }
+    let report = ws
+        .close(CloseCode::NORMAL, "bye")
+        .map_err(|e| format!("close: {e:?}"))?;
+    if report.code() != CloseCode::NORMAL {
+        return Err(format!("close code received back: {report:?}"));
+    }
+    Ok(report)
+}
+
+/// A mio loop client for `url` with big limits, handshake done.
+pub fn mio_client(url: &str) -> LoopClient {
+    let mut c = LoopClient::connect(url, big_config()).expect("mio client connects");
+    match c.next_event(Duration::from_secs(10)) {
+        Ok(Some(MioEvent::Connected(_))) => c,
+        other => panic!("mio client handshake: {other:?}"),
+    }
+}
+
+/// The next data message on a mio client, skipping pings and pongs.
+pub fn mio_recv(c: &mut LoopClient) -> Result<Message, String> {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match c.next_event(left).map_err(|e| format!("{e:?}"))? {
+            Some(MioEvent::Message(m)) => return Ok(m),
+            Some(MioEvent::Ping(_) | MioEvent::Pong(_)) => {}
+            Some(other) => return Err(format!("expected a message, got {other:?}")),
+            None => return Err("no message within 20 s".into()),
+        }
+    }
+}
+
+/// Waits for a mio client's Closed event (skipping others), up to 20 s.
+pub fn mio_wait_closed(c: &mut LoopClient) -> Result<CloseReport, String> {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match c.next_event(left).map_err(|e| format!("{e:?}"))? {
+            Some(MioEvent::Closed(r)) => return Ok(r),
+            Some(_) => {}
+            None => return Err("no Closed within 20 s".into()),
+        }
+    }
+}
+
+/// The standard exchange over a mio client, closing with 1000; returns the report.
+pub fn mio_exchange(c: &mut LoopClient) -> Result<CloseReport, String> {
+    for (label, m) in peers::standard_messages() {
+        c.send(m.clone()).map_err(|e| format!("{label}: {e:?}"))?;
+        peers::check_echo(&label, &m, &mio_recv(c)?)?;
+    }
+    c.client()
+        .ping(wsmachine::Bytes::from_static(b"p"))
+        .map_err(|e| format!("ping: {e:?}"))?;
+    loop {
+        match c
+            .next_event(Duration::from_secs(20))
+            .map_err(|e| format!("{e:?}"))?
+        {
+            Some(MioEvent::Pong(p)) if &p[..] == b"p" => break,
+            Some(MioEvent::Pong(_) | MioEvent::Ping(_)) => {}
+            other => return Err(format!("waiting for pong: {other:?}")),
+        }
+    }
+    let burst = peers::burst_messages();
+    for (label, m) in &burst {
+        c.send(m.clone()).map_err(|e| format!("{label}: {e:?}"))?;
+    }
+    for (label, m) in &burst {
+        peers::check_echo(label, m, &mio_recv(c)?)?;
+    }
+    c.client()
+        .close(CloseCode::NORMAL, "bye")
+        .map_err(|e| format!("close: {e:?}"))?;
+    let report = mio_wait_closed(c)?;
+    if report.code() != CloseCode::NORMAL {
+        return Err(format!("close code received back: {report:?}"));
+    }
+    Ok(report)
+}
