@@ -1,4 +1,4 @@
-//! Client: `cargo run -p wsmachine-std --example client ws://127.0.0.1:9001/` sends a few
+//! Client: `cargo run -p wsmachine-std --example std_client ws://127.0.0.1:9001/` sends a few
 //! messages, prints the replies and closes.
 
 use wsmachine_std::{CloseCode, Message};

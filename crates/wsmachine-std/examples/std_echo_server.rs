@@ -1,4 +1,4 @@
-//! Echo server: `cargo run -p wsmachine-std --example echo_server [ADDR]` (default
+//! Echo server: `cargo run -p wsmachine-std --example std_echo_server [ADDR]` (default
 //! `127.0.0.1:9001`). A thread per connection; messages up to 64 MiB; logs each connection's
 //! end with the peer address.
 

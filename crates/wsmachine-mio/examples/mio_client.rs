@@ -1,4 +1,4 @@
-//! Client on a mio loop: `cargo run -p wsmachine-mio --example client ws://127.0.0.1:9001/`
+//! Client on a mio loop: `cargo run -p wsmachine-mio --example mio_client ws://127.0.0.1:9001/`
 //! sends a few messages, prints the replies and closes.
 
 use std::time::Duration;
