@@ -501,7 +501,10 @@ impl Connection {
 
     /// Starts the close handshake: queues a Close after the data already queued. Further
     /// sends fail with [`SendError::Closing`]; incoming messages are still delivered until
-    /// the peer's Close. The close timer starts.
+    /// the peer's Close. The close timer starts at the next
+    /// [`handle_timeout`](Connection::handle_timeout): until then
+    /// [`poll_timeout`](Connection::poll_timeout) returns the last known time, so a driver
+    /// that sleeps until `poll_timeout()` calls it at once.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         self.check_can_send()?;
         if !code.is_sendable() {
