@@ -27,7 +27,7 @@ use crate::receive::Receiver;
 use crate::role::Role;
 use crate::time::Timestamp;
 use crate::timers::TimerSet;
-use crate::transmit::{Encoder, FrameKind, OutFrame, Transmitter};
+use crate::transmit::{Encoder, FrameKind, Transmitter};
 use crate::utf8::Utf8Validator;
 
 /// The connection's state as the caller sees it.
@@ -116,7 +116,7 @@ impl Connection {
         let bytes = Bytes::copy_from_slice(hs.request_bytes());
         let phase = Phase::ClientHandshake(Box::new(hs));
         let mut conn = Connection::build(Role::Client, config, now, phase, Encoder::client(random));
-        conn.tx.push_data(OutFrame::raw(bytes));
+        conn.tx.push_handshake(bytes);
         Ok(conn)
     }
 
@@ -340,7 +340,7 @@ impl Connection {
         let response = req
             .accept_response(accept)
             .map_err(AcceptError::Handshake)?;
-        self.tx.push_data(OutFrame::raw(Bytes::from(response)));
+        self.tx.push_handshake(Bytes::from(response));
         self.phase = Phase::Open;
         self.timers.handshake = None;
         self.start_open_timers();
@@ -359,7 +359,7 @@ impl Connection {
             return Err(AcceptError::NoPendingRequest);
         }
         let response = reject_response(status, headers, body);
-        self.tx.push_data(OutFrame::raw(Bytes::from(response)));
+        self.tx.push_handshake(Bytes::from(response));
         self.finish(Closer::Us);
         Ok(())
     }
@@ -583,7 +583,7 @@ impl Connection {
     pub(crate) fn fail_handshake(&mut self, error: HandshakeError) {
         if self.role == Role::Server {
             if let Some(response) = error.response() {
-                self.tx.push_data(OutFrame::raw(Bytes::from(response)));
+                self.tx.push_handshake(Bytes::from(response));
             }
         }
         self.events

@@ -279,6 +279,21 @@ impl Transmitter {
         }
     }
 
+    /// Queues raw handshake bytes (request or response) so that nothing can go before them:
+    /// they are the connection's first output, so they become the started frame, which
+    /// urgent frames wait for and failures do not drop.
+    pub(crate) fn push_handshake(&mut self, bytes: Bytes) {
+        if self.dead {
+            return;
+        }
+        let frame = OutFrame::raw(bytes);
+        self.add(frame.remaining(), frame.kind);
+        match self.current {
+            None => self.current = Some(frame),
+            Some(_) => self.urgent.push_front(frame),
+        }
+    }
+
     /// Queues a frame ahead of queued data (after the frame being written). A pong replaces
     /// an unstarted pong, so at most one waits.
     pub(crate) fn push_urgent(&mut self, frame: OutFrame) {

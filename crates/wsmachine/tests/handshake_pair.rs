@@ -211,3 +211,35 @@ fn eof_during_the_handshake_is_a_clean_result_not_a_panic() {
     client.handle_reset();
     assert!(matches!(drain(&mut client).last(), Some(Event::Closed(_))));
 }
+
+#[test]
+fn control_frames_right_after_accept_follow_the_101_response() {
+    let request = ClientRequest::new("ws://h/").unwrap();
+    let mut client = Connection::client_with_random(
+        &request,
+        Config::default(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(6)),
+    )
+    .unwrap();
+    let mut bytes = output(&mut client);
+    // A pipelined ping: the auto-pong must not overtake the 101 either.
+    bytes.extend(c2s(0x89, b"early"));
+    let mut server = Connection::server(Config::default(), Timestamp::ZERO);
+    server.handle_input(&bytes);
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(&Accept::default()).unwrap();
+    server.ping(wsmachine::Bytes::from_static(b"p")).unwrap();
+    assert!(matches!(server.poll_event(), Some(Event::Ping(_))));
+    server.send_text("data").unwrap();
+    let out = output(&mut server);
+    assert!(
+        out.starts_with(b"HTTP/1.1 101"),
+        "{:?}",
+        String::from_utf8_lossy(&out[..20])
+    );
+    client.handle_input(&out);
+    let events = drain(&mut client);
+    assert!(matches!(events[0], Event::Connected(_)), "{events:?}");
+    assert!(events.contains(&Event::Message(Message::text("data"))));
+}
