@@ -1,0 +1,101 @@
+//! The adapter's error type.
+
+use std::fmt;
+use std::io;
+
+use wsmachine::{AcceptError, ConnectionError, HandshakeError, SendError};
+
+/// Everything that can go wrong, as a value: nothing in this crate panics on a dead or
+/// misbehaving peer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error: connecting, or reading or writing the socket (a reset, a broken pipe).
+    /// On a running connection it arrives as an `Err` item just before the stream ends.
+    Io(io::Error),
+    /// The connection failed: the peer broke the protocol (the close code we sent is in
+    /// it) or a timer expired (e.g. [`Timeout::Keepalive`](wsmachine::Timeout::Keepalive):
+    /// the peer is gone). The stream ends after it.
+    Connection(ConnectionError),
+    /// The opening handshake failed: a bad URL or request, or the server refused the
+    /// upgrade.
+    Handshake(HandshakeError),
+    /// A server's decision callback rejected the upgrade with this HTTP status (the
+    /// response was sent).
+    Rejected(u16),
+    /// The server's [`Accept`](wsmachine::Accept) was invalid (e.g. a subprotocol the
+    /// client did not offer).
+    Accept(AcceptError),
+    /// The connection refused the send: it is closing or closed, or the argument is
+    /// invalid (a control payload over 125 bytes, a bad close code, a message larger than
+    /// the whole send queue).
+    Send(SendError),
+    /// [`try_send`](crate::Sender::try_send): the command channel is full (backpressure);
+    /// try again later or use `send().await`.
+    Full,
+    /// `wss://` URL: TLS is the caller's job. Open a TLS stream to the host yourself and
+    /// pass it to [`client_with_stream`](crate::client_with_stream).
+    TlsRequired,
+}
+
+impl Error {
+    /// Whether this error means the connection is closing or gone.
+    pub fn is_closed(&self) -> bool {
+        matches!(
+            self,
+            Error::Send(SendError::Closed | SendError::Closing) | Error::Connection(_)
+        )
+    }
+
+    pub(crate) fn closed() -> Error {
+        Error::Send(SendError::Closed)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Connection(e) => write!(f, "connection failed: {e}"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Rejected(status) => write!(f, "upgrade rejected with HTTP {status}"),
+            Error::Accept(e) => write!(f, "{e}"),
+            Error::Send(e) => write!(f, "send refused: {e}"),
+            Error::Full => f.write_str("send queue full"),
+            Error::TlsRequired => f.write_str(
+                "wss:// needs TLS, which is the caller's job: open a TLS stream and pass it \
+                 to client_with_stream",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Connection(e) => Some(e),
+            Error::Send(e) => Some(e),
+            Error::Accept(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        Error::Send(e)
+    }
+}
+
+impl From<ConnectionError> for Error {
+    fn from(e: ConnectionError) -> Self {
+        Error::Connection(e)
+    }
+}
