@@ -17,7 +17,7 @@ use wsmachine::{
 use crate::error::Error;
 
 /// Bytes read from one connection per readiness call before yielding to the others.
-const READ_BUDGET: usize = 4 << 20;
+const READ_BUDGET: usize = 256 << 10;
 
 /// What a connection reports to the application.
 #[derive(Debug)]

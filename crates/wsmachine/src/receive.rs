@@ -68,6 +68,17 @@ impl Receiver {
         }
     }
 
+    /// An empty buffer holding more than this much capacity is released when parsing stops,
+    /// so an idle connection does not keep the memory its largest message needed.
+    const IDLE_CAPACITY: usize = 64 * 1024;
+
+    /// Releases the buffer's memory if it is empty and large.
+    fn release_if_idle(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > Self::IDLE_CAPACITY {
+            self.buf = BytesMut::new();
+        }
+    }
+
     /// Drops all buffered input and partial state.
     pub(crate) fn clear(&mut self) {
         self.buf = BytesMut::new();
@@ -139,6 +150,7 @@ impl Connection {
                 Phase::Open => self.step_frame(),
             };
             if let Step::Blocked = step {
+                self.rx.release_if_idle();
                 if self.transport.is_some() && self.events.is_empty() {
                     self.transport_ended();
                 }
