@@ -74,6 +74,9 @@ pub struct MioConnection {
     connecting: bool,
     read_closed: bool,
     more_input: bool,
+    /// Reading stopped because our send queue is over half full (backpressure): the peer
+    /// must read our output before we take more of its input.
+    read_paused: bool,
     shut: bool,
     closed_event: bool,
     /// Closed after failing the peer: drain its input until EOF before dropping the socket.
@@ -104,6 +107,7 @@ impl MioConnection {
             connecting: false,
             read_closed: false,
             more_input: false,
+            read_paused: false,
             shut: false,
             closed_event: false,
             drain: false,
@@ -191,6 +195,10 @@ impl MioConnection {
             if self.drain {
                 self.drain_input(scratch);
             }
+            return;
+        }
+        if self.send_queue_high() {
+            self.read_paused = true;
             return;
         }
         let mut total = 0usize;
@@ -315,6 +323,11 @@ impl MioConnection {
                 }
             }
         }
+        if self.read_paused && !self.send_queue_high() {
+            // Our output drained: read again (readiness was consumed while paused).
+            self.read_paused = false;
+            self.more_input = true;
+        }
         if self.closed_event && self.conn.should_close_transport() && !self.shut {
             self.shut = true;
             let _ = self.stream.shutdown(Shutdown::Write);
@@ -357,6 +370,14 @@ impl MioConnection {
                 Event::Closed(r)
             }
         })
+    }
+
+    /// Whether more than half of the send queue is used: then reading pauses until the peer
+    /// takes our output, so a peer that sends without reading cannot make us queue without
+    /// bound.
+    fn send_queue_high(&self) -> bool {
+        let limit = self.conn.config().limits.max_send_queue;
+        self.conn.send_capacity() < limit / 2
     }
 
     /// Input was left unread (budget): call `on_readable` next turn without readiness.
