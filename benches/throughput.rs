@@ -23,17 +23,43 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "64B-binary", count: 10_000, size: 64, text: false },
-    Case { name: "64B-text", count: 10_000, size: 64, text: true },
-    Case { name: "1MiB-binary", count: 16, size: 1 << 20, text: false },
+    Case {
+        name: "64B-binary",
+        count: 10_000,
+        size: 64,
+        text: false,
+    },
+    Case {
+        name: "64B-text",
+        count: 10_000,
+        size: 64,
+        text: true,
+    },
+    Case {
+        name: "1MiB-binary",
+        count: 16,
+        size: 1 << 20,
+        text: false,
+    },
 ];
 
 fn config() -> Config {
-    Config { limits: Limits { max_send_queue: 1 << 30, ..Limits::default() }, ..Config::default() }
+    Config {
+        limits: Limits {
+            max_send_queue: 1 << 30,
+            ..Limits::default()
+        },
+        ..Config::default()
+    }
 }
 
 fn client() -> Connection {
-    Connection::open_with_random(Role::Client, config(), Timestamp::ZERO, Box::new(SeededRandom::from_u64(1)))
+    Connection::open_with_random(
+        Role::Client,
+        config(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(1)),
+    )
 }
 
 /// The bytes a client sends for `case`.
@@ -42,7 +68,8 @@ fn record(case: &Case) -> Vec<u8> {
     let payload = vec![b'a'; case.size];
     for _ in 0..case.count {
         if case.text {
-            c.send_text(String::from_utf8(payload.clone()).unwrap()).unwrap();
+            c.send_text(String::from_utf8(payload.clone()).unwrap())
+                .unwrap();
         } else {
             c.send_binary(payload.clone()).unwrap();
         }
@@ -53,7 +80,12 @@ fn record(case: &Case) -> Vec<u8> {
 }
 
 fn wsmachine_receive(bytes: &[u8]) -> usize {
-    let mut s = Connection::open_with_random(Role::Server, config(), Timestamp::ZERO, Box::new(SeededRandom::from_u64(2)));
+    let mut s = Connection::open_with_random(
+        Role::Server,
+        config(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(2)),
+    );
     let mut n = 0;
     for chunk in bytes.chunks(64 << 10) {
         s.handle_input(chunk);
@@ -85,7 +117,11 @@ impl Write for Mem {
 }
 
 impl tokio::io::AsyncRead for Mem {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let n = self.0.read(buf.initialize_unfilled())?;
         buf.advance(n);
         Poll::Ready(Ok(()))
@@ -93,7 +129,11 @@ impl tokio::io::AsyncRead for Mem {
 }
 
 impl tokio::io::AsyncWrite for Mem {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -105,8 +145,14 @@ impl tokio::io::AsyncWrite for Mem {
 }
 
 fn tungstenite_receive(bytes: &[u8], count: usize) -> usize {
-    let cfg = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(16 << 20));
-    let mut ws = tungstenite::WebSocket::from_raw_socket(Mem(Cursor::new(bytes.to_vec())), tungstenite::protocol::Role::Server, Some(cfg));
+    let cfg = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(16 << 20));
+    let mut ws = tungstenite::WebSocket::from_raw_socket(
+        Mem(Cursor::new(bytes.to_vec())),
+        tungstenite::protocol::Role::Server,
+        Some(cfg),
+    );
     let mut n = 0;
     for _ in 0..count {
         n += ws.read().unwrap().len();
@@ -116,7 +162,10 @@ fn tungstenite_receive(bytes: &[u8], count: usize) -> usize {
 
 fn fastwebsockets_receive(rt: &tokio::runtime::Runtime, bytes: &[u8], count: usize) -> usize {
     rt.block_on(async {
-        let mut ws = fastwebsockets::WebSocket::after_handshake(Mem(Cursor::new(bytes.to_vec())), fastwebsockets::Role::Server);
+        let mut ws = fastwebsockets::WebSocket::after_handshake(
+            Mem(Cursor::new(bytes.to_vec())),
+            fastwebsockets::Role::Server,
+        );
         ws.set_max_message_size(64 << 20);
         ws.set_auto_close(false);
         ws.set_auto_pong(false);
@@ -130,7 +179,9 @@ fn fastwebsockets_receive(rt: &tokio::runtime::Runtime, bytes: &[u8], count: usi
 }
 
 fn receive(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("receive");
     for case in CASES {
         let bytes = record(case);
@@ -139,13 +190,21 @@ fn receive(c: &mut Criterion) {
         assert_eq!(tungstenite_receive(&bytes, case.count), total);
         assert_eq!(fastwebsockets_receive(&rt, &bytes, case.count), total);
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_with_input(BenchmarkId::new("wsmachine", case.name), &bytes, |b, bytes| b.iter(|| wsmachine_receive(bytes)));
-        group.bench_with_input(BenchmarkId::new("tungstenite", case.name), &bytes, |b, bytes| {
-            b.iter(|| tungstenite_receive(bytes, case.count))
-        });
-        group.bench_with_input(BenchmarkId::new("fastwebsockets", case.name), &bytes, |b, bytes| {
-            b.iter(|| fastwebsockets_receive(&rt, bytes, case.count))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("wsmachine", case.name),
+            &bytes,
+            |b, bytes| b.iter(|| wsmachine_receive(bytes)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("tungstenite", case.name),
+            &bytes,
+            |b, bytes| b.iter(|| tungstenite_receive(bytes, case.count)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("fastwebsockets", case.name),
+            &bytes,
+            |b, bytes| b.iter(|| fastwebsockets_receive(&rt, bytes, case.count)),
+        );
     }
     group.finish();
 }
@@ -163,7 +222,10 @@ fn send(c: &mut Criterion) {
                 let mut written = 0;
                 for _ in 0..case.count {
                     c.send_binary(payload.clone()).unwrap();
-                    let n: usize = c.transmit_slices().map(|s| std::hint::black_box(s).len()).sum();
+                    let n: usize = c
+                        .transmit_slices()
+                        .map(|s| std::hint::black_box(s).len())
+                        .sum();
                     c.advance_transmit(n);
                     written += n;
                 }
@@ -172,10 +234,16 @@ fn send(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("tungstenite", case.name), |b| {
             b.iter(|| {
-                let cfg = tungstenite::protocol::WebSocketConfig::default().max_write_buffer_size(1 << 30);
-                let mut ws = tungstenite::WebSocket::from_raw_socket(Counting(0), tungstenite::protocol::Role::Client, Some(cfg));
+                let cfg = tungstenite::protocol::WebSocketConfig::default()
+                    .max_write_buffer_size(1 << 30);
+                let mut ws = tungstenite::WebSocket::from_raw_socket(
+                    Counting(0),
+                    tungstenite::protocol::Role::Client,
+                    Some(cfg),
+                );
                 for _ in 0..case.count {
-                    ws.send(tungstenite::Message::Binary(payload.clone())).unwrap();
+                    ws.send(tungstenite::Message::Binary(payload.clone()))
+                        .unwrap();
                 }
                 ws.get_ref().0
             })

@@ -135,6 +135,38 @@ fn server_failing_close_keeps_the_unwritten_101() {
     assert_eq!(out[head_end], 0x88, "then the Close");
 }
 
+/// Found by `stateful` (minimized input, 37 bytes:
+/// `b"\x00\x00\x00\x00\x00\x00\x00\x17\x00\x18\x02\x00\x00\xff{\x18\xa1\x00\x02\x00\x00\xff{\x00\x02\x00\x00\xff{\x18\xa1\x00\x02\x00\x00\xff{"`,
+/// which decodes to a server with `max_send_queue` 23 KiB and one op: 255 pings of 123 bytes
+/// with nothing written in between). Panic: `24375 bytes queued, over max_send_queue 23552 +
+/// 700` at fuzz/src/lib.rs (Watched::check).
+///
+/// `Connection::ping` pushes every ping onto the urgent queue with no cap, while `Limits`
+/// documents that control frames outside `max_send_queue` are at most one pong, one ping and
+/// one Close. Either a second unwritten ping should replace the first (as pongs do) or be
+/// refused with a `SendError`; either way the queue stays bounded.
+#[test]
+fn caller_pings_stay_within_the_queue_bound() {
+    let mut config = Config::default();
+    config.limits.max_send_queue = 23 << 10;
+    let mut conn = Connection::open_with_random(
+        Role::Server,
+        config,
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(0)),
+    );
+    for _ in 0..255 {
+        let _ = conn.ping(wsmachine::Bytes::from(vec![b'p'; 123]));
+    }
+    // One ping, one pong, one Close of at most 131 bytes each, with slack.
+    let bound = config.limits.max_send_queue + 700;
+    assert!(
+        conn.pending_transmit() <= bound,
+        "{} bytes queued, over {bound}",
+        conn.pending_transmit()
+    );
+}
+
 /// Sanity for the harness: a handshake-free server never masks (passes today).
 #[test]
 fn harness_open_server_echo() {
