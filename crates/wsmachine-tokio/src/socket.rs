@@ -100,18 +100,8 @@ impl Sender {
             return Err(e);
         }
         let core = &self.shared.config.core;
-        let len = message.payload().len();
-        let frame = core
-            .auto_fragment_size
-            .filter(|&n| n > 0)
-            .unwrap_or(usize::MAX);
-        let frames = len.div_ceil(frame).max(1);
         let limit = core.limits.max_send_queue;
-        if len
-            .saturating_add(frames.saturating_mul(14))
-            .saturating_add(14)
-            > limit
-        {
+        if core.send_queue_cost(message.payload().len()) > limit {
             return Err(Error::Send(SendError::QueueFull { queued: 0, limit }));
         }
         Ok(())

@@ -108,6 +108,20 @@ pub struct Config {
     pub auto_fragment_size: Option<usize>,
 }
 
+impl Config {
+    /// How many bytes a message with `payload_len` bytes counts against `max_send_queue`:
+    /// the payload plus up to 14 header bytes for each frame it is split into. A message
+    /// whose cost is over the limit can never be sent; raise the limit.
+    pub fn send_queue_cost(&self, payload_len: usize) -> usize {
+        let frame_size = self
+            .auto_fragment_size
+            .filter(|&n| n > 0)
+            .unwrap_or(usize::MAX);
+        let frames = payload_len.div_ceil(frame_size).max(1);
+        payload_len.saturating_add(frames.saturating_mul(crate::frame::MAX_HEADER_LEN))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

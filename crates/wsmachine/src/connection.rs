@@ -376,10 +376,11 @@ impl Connection {
         }
     }
 
-    fn check_queue(&self, payload_len: usize) -> Result<(), SendError> {
+    /// Refuses a send that would take the data queue over `max_send_queue`.
+    fn check_queue(&self, cost: usize) -> Result<(), SendError> {
         let queued = self.tx.data_bytes();
         let limit = self.config.limits.max_send_queue;
-        if queued.saturating_add(payload_len).saturating_add(14) > limit {
+        if queued.saturating_add(cost) > limit {
             return Err(SendError::QueueFull { queued, limit });
         }
         Ok(())
@@ -406,8 +407,7 @@ impl Connection {
             .auto_fragment_size
             .filter(|&n| n > 0)
             .unwrap_or(usize::MAX);
-        let frames = payload.len().div_ceil(frame_size).max(1);
-        self.check_queue(payload.len().saturating_add(frames.saturating_mul(14)))?;
+        self.check_queue(self.config.send_queue_cost(payload.len()))?;
         self.timers.note_data();
         if payload.len() <= frame_size {
             self.push_data_frame(true, opcode, payload);
@@ -451,7 +451,7 @@ impl Connection {
             (None, MessageKind::Text) => OpCode::Text,
             (None, MessageKind::Binary) => OpCode::Binary,
         };
-        self.check_queue(data.len())?;
+        self.check_queue(self.config.send_queue_cost(data.len()))?;
         let mut validator = self
             .sending
             .as_ref()
@@ -473,7 +473,8 @@ impl Connection {
         Ok(())
     }
 
-    /// Queues a ping (at most 125 bytes) ahead of queued data.
+    /// Queues a ping (at most 125 bytes) ahead of queued data; it replaces a ping not yet
+    /// started, so pings never pile up.
     pub fn ping(&mut self, payload: Bytes) -> Result<(), SendError> {
         self.send_control(OpCode::Ping, payload, FrameKind::Ping)
     }

@@ -6,6 +6,7 @@
 //! is split off without a copy when it is complete. In fragment mode pieces are split off as
 //! they arrive instead.
 
+use alloc::boxed::Box;
 use bytes::{Buf, BytesMut};
 
 use crate::close::{CloseFrame, ClosePayloadError};
@@ -14,6 +15,7 @@ use crate::connection::{Connection, Phase};
 use crate::error::ProtocolError;
 use crate::event::{Closer, Event};
 use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::handshake::HandshakeError;
 use crate::mask::apply_mask;
 use crate::message::{Fragment, Message, MessageKind, Utf8Bytes};
 use crate::role::Role;
@@ -87,6 +89,28 @@ impl Receiver {
     }
 }
 
+/// Feeds the buffered input to a handshake parser, which keeps what it needs: on success
+/// the head's bytes are consumed and the rest stays buffered for the frame layer.
+fn feed_handshake<T>(
+    buf: &mut BytesMut,
+    feed: impl FnOnce(&[u8]) -> Result<Option<(T, usize)>, HandshakeError>,
+) -> Result<Option<T>, HandshakeError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let done = feed(buf)?;
+    match done {
+        Some((head, n)) => {
+            buf.advance(n);
+            Ok(Some(head))
+        }
+        None => {
+            buf.clear();
+            Ok(None)
+        }
+    }
+}
+
 impl Connection {
     /// Parses buffered input until an event is queued or nothing more can be done; then, if
     /// the transport ended, ends the connection.
@@ -96,50 +120,33 @@ impl Connection {
                 Phase::Closed => return,
                 Phase::AwaitingDecision(_) => Step::Blocked,
                 Phase::ClientHandshake(hs) => {
-                    if self.rx.buf.is_empty() {
-                        Step::Blocked
-                    } else {
-                        match hs.feed(&self.rx.buf) {
-                            Ok(Some((response, n))) => {
-                                self.rx.buf.advance(n);
-                                self.phase = Phase::Open;
-                                self.timers.handshake = None;
-                                self.start_open_timers();
-                                self.events
-                                    .push_back(Event::Connected(alloc::boxed::Box::new(response)));
-                                Step::Progress
-                            }
-                            Ok(None) => {
-                                self.rx.buf.clear();
-                                Step::Blocked
-                            }
-                            Err(e) => {
-                                self.fail_handshake(e);
-                                return;
-                            }
+                    match feed_handshake(&mut self.rx.buf, |b| hs.feed(b)) {
+                        Ok(Some(response)) => {
+                            self.phase = Phase::Open;
+                            self.timers.handshake = None;
+                            self.start_open_timers();
+                            self.events.push_back(Event::Connected(Box::new(response)));
+                            Step::Progress
+                        }
+                        Ok(None) => Step::Blocked,
+                        Err(e) => {
+                            self.fail_handshake(e);
+                            return;
                         }
                     }
                 }
                 Phase::ServerHandshake(hs) => {
-                    if self.rx.buf.is_empty() {
-                        Step::Blocked
-                    } else {
-                        match hs.feed(&self.rx.buf) {
-                            Ok(Some((request, n))) => {
-                                self.rx.buf.advance(n);
-                                let request = alloc::boxed::Box::new(request);
-                                self.events.push_back(Event::Request(request.clone()));
-                                self.phase = Phase::AwaitingDecision(request);
-                                Step::Progress
-                            }
-                            Ok(None) => {
-                                self.rx.buf.clear();
-                                Step::Blocked
-                            }
-                            Err(e) => {
-                                self.fail_handshake(e);
-                                return;
-                            }
+                    match feed_handshake(&mut self.rx.buf, |b| hs.feed(b)) {
+                        Ok(Some(request)) => {
+                            let request = Box::new(request);
+                            self.events.push_back(Event::Request(request.clone()));
+                            self.phase = Phase::AwaitingDecision(request);
+                            Step::Progress
+                        }
+                        Ok(None) => Step::Blocked,
+                        Err(e) => {
+                            self.fail_handshake(e);
+                            return;
                         }
                     }
                 }

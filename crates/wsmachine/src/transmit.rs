@@ -294,17 +294,17 @@ impl Transmitter {
         }
     }
 
-    /// Queues a frame ahead of queued data (after the frame being written). A pong replaces
-    /// an unstarted pong, so at most one waits.
+    /// Queues a frame ahead of queued data (after the frame being written). A ping or a pong
+    /// replaces an unstarted one of its kind, so at most one of each waits.
     pub(crate) fn push_urgent(&mut self, frame: OutFrame) {
         if self.dead {
             return;
         }
-        if frame.kind == FrameKind::Pong {
+        if matches!(frame.kind, FrameKind::Ping | FrameKind::Pong) {
             if let Some(old) = self
                 .urgent
                 .iter()
-                .position(|f| f.kind == FrameKind::Pong)
+                .position(|f| f.kind == frame.kind)
                 .and_then(|i| self.urgent.remove(i))
             {
                 self.sub(old.remaining(), old.kind);
