@@ -30,7 +30,8 @@ mod server;
 pub use client::{LoopClient, MioClient};
 pub use connection::{Event, MioConnection};
 pub use error::Error;
-pub use server::{ConnId, Decision, Server, ServerOptions};
+pub use server::{ConnId, Server, ServerOptions};
+pub use wsmachine::Decision;
 
 pub use mio;
 pub use wsmachine;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use wsmachine::{Accept, CloseCode, Config, Connection, Message, Request, SendError};
+use wsmachine::{Accept, CloseCode, Config, Connection, Decision, Message, Request, SendError};
 
 use crate::connection::{Event, MioConnection};
 use crate::error::Error;
@@ -37,22 +37,6 @@ impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}.{}", self.slot, self.generation)
     }
-}
-
-/// A server's answer to an upgrade request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Accept with this subprotocol, extensions and extra headers.
-    Accept(Accept),
-    /// Refuse with an HTTP status, extra headers and a body.
-    Reject {
-        /// HTTP status.
-        status: u16,
-        /// Extra headers.
-        headers: Vec<(String, String)>,
-        /// Body.
-        body: Vec<u8>,
-    },
 }
 
 /// Server settings.

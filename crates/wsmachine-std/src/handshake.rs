@@ -6,39 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsmachine::{
-    Accept, ClientRequest, Config, Connection, Event, HandshakeError, Request, Response, Timestamp,
+    Accept, ClientRequest, Config, Connection, Decision, Event, HandshakeError, Request, Response,
+    Timestamp,
 };
 
 use crate::error::Error;
 use crate::socket::{Options, WebSocket};
 use crate::stream::SetReadTimeout;
-
-/// A server's answer to an upgrade request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Accept with this subprotocol, extensions and extra response headers.
-    Accept(Accept),
-    /// Refuse with an HTTP status, extra headers and a body; the connection then ends.
-    Reject {
-        /// HTTP status (e.g. 403).
-        status: u16,
-        /// Extra response headers.
-        headers: Vec<(String, String)>,
-        /// Response body.
-        body: Vec<u8>,
-    },
-}
-
-impl Decision {
-    /// A refusal with `status` and a plain body and no extra headers.
-    pub fn reject(status: u16, body: impl Into<Vec<u8>>) -> Decision {
-        Decision::Reject {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
-    }
-}
 
 /// The decision callback: it sees the request and the default [`Accept`] (the negotiated
 /// subprotocol and the builder's headers) and returns the decision.

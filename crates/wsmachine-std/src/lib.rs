@@ -32,9 +32,10 @@ mod socket;
 mod stream;
 
 pub use error::Error;
-pub use handshake::{ClientBuilder, Decision, ServerBuilder, accept, client, connect};
+pub use handshake::{ClientBuilder, ServerBuilder, accept, client, connect};
 pub use socket::{Options, Received, WebSocket};
 pub use stream::{PeerAddr, SetReadTimeout, Unmanaged, WithSocket};
+pub use wsmachine::Decision;
 
 pub use wsmachine;
 pub use wsmachine::{

@@ -9,53 +9,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use wsmachine::{Accept, ClientRequest, Connection, Event, Request, Role, Timestamp};
+use wsmachine::{ClientRequest, Connection, Decision, Event, Request, Role, Timestamp};
 
 use crate::config::Config;
 use crate::driver::{Driver, HandshakeOutcome, Shared};
 use crate::error::Error;
 use crate::socket::{Receiver, Sender, WebSocket};
-
-/// A server's answer to an upgrade request, returned by the callback of [`accept_with`].
-#[derive(Debug, Clone)]
-pub enum Decision {
-    /// Accept, with the chosen subprotocol, extensions and extra response headers.
-    Accept(Accept),
-    /// Refuse with an HTTP status, extra headers and a body; the connection is closed once
-    /// the response is written.
-    Reject {
-        /// The HTTP status (e.g. 403).
-        status: u16,
-        /// Extra response headers.
-        headers: Vec<(String, String)>,
-        /// The response body.
-        body: Vec<u8>,
-    },
-}
-
-impl Decision {
-    /// Accept with no subprotocol, no extensions and no extra headers.
-    pub fn accept() -> Decision {
-        Decision::Accept(Accept::default())
-    }
-
-    /// Accept with this subprotocol (it must be one the client offered).
-    pub fn accept_subprotocol(subprotocol: impl Into<String>) -> Decision {
-        Decision::Accept(Accept {
-            subprotocol: Some(subprotocol.into()),
-            ..Accept::default()
-        })
-    }
-
-    /// Reject with `status` and a plain-text `body`.
-    pub fn reject(status: u16, body: impl Into<Vec<u8>>) -> Decision {
-        Decision::Reject {
-            status,
-            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
-            body: body.into(),
-        }
-    }
-}
 
 /// When the stream is a `TcpStream`: turns Nagle's algorithm off (the driver already
 /// writes everything queued in one vectored write, so Nagle would only add latency) and

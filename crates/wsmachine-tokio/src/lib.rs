@@ -61,13 +61,12 @@ mod socket;
 pub use config::Config;
 pub use error::Error;
 pub use handshake::{
-    Decision, accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with,
-    open,
+    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with, open,
 };
 pub use socket::{Incoming, Receiver, Sender, WebSocket};
 
 pub use wsmachine;
 pub use wsmachine::{
-    Accept, Bytes, ClientRequest, CloseCode, CloseFrame, CloseReport, ConnectionError, Fragment,
-    Message, MessageKind, Request, Response, Role, SendError, State, Timeout, Utf8Bytes,
+    Accept, Bytes, ClientRequest, CloseCode, CloseFrame, CloseReport, ConnectionError, Decision,
+    Fragment, Message, MessageKind, Request, Response, Role, SendError, State, Timeout, Utf8Bytes,
 };

@@ -18,7 +18,7 @@ use crate::error::{ConnectionError, ProtocolError, SendError, Timeout};
 use crate::event::{CloseReport, Closer, Event, TransportEnd};
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
 use crate::handshake::{
-    Accept, ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
+    Accept, ClientHandshake, ClientRequest, Decision, HandshakeError, Request, ServerHandshake,
     reject_response,
 };
 use crate::message::{Message, MessageKind, Utf8Bytes};
@@ -345,6 +345,19 @@ impl Connection {
         self.timers.handshake = None;
         self.start_open_timers();
         Ok(())
+    }
+
+    /// Applies a [`Decision`] to the pending upgrade request: [`accept`](Connection::accept)
+    /// or [`reject`](Connection::reject).
+    pub fn decide(&mut self, decision: &Decision) -> Result<(), AcceptError> {
+        match decision {
+            Decision::Accept(accept) => self.accept(accept),
+            Decision::Reject {
+                status,
+                headers,
+                body,
+            } => self.reject(*status, headers, body),
+        }
     }
 
     /// Rejects the pending upgrade request with an HTTP `status`, headers and body; queues

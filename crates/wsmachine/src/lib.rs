@@ -44,7 +44,9 @@ pub use config::{Config, Limits, ReceiveMode, Timers};
 pub use connection::{AcceptError, Connection, State};
 pub use error::{ConnectionError, ProtocolError, SendError, Timeout};
 pub use event::{CloseReport, Closer, Event, TransportEnd};
-pub use handshake::{Accept, ClientRequest, HandshakeError, HandshakeLimits, Request, Response};
+pub use handshake::{
+    Accept, ClientRequest, Decision, HandshakeError, HandshakeLimits, Request, Response,
+};
 pub use message::{Fragment, Message, MessageKind, Utf8Bytes};
 pub use random::RandomSource;
 pub use role::Role;

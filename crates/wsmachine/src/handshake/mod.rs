@@ -34,7 +34,7 @@ pub use headers::{Header, Headers};
 pub use negotiate::{
     ExtensionOffer, ExtensionParam, is_tchar, is_token, parse_extensions, parse_protocols,
 };
-pub use server::{Accept, Request, ServerHandshake, reject_response};
+pub use server::{Accept, Decision, Request, ServerHandshake, reject_response};
 
 /// The GUID appended to `Sec-WebSocket-Key` before hashing (RFC 6455 1.3).
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

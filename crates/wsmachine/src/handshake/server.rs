@@ -47,6 +47,49 @@ pub struct Accept {
     pub headers: Vec<(String, String)>,
 }
 
+/// A server's answer to an upgrade request: accept with an [`Accept`], or refuse with an
+/// HTTP status, extra headers and a body. Apply it with
+/// [`Connection::decide`](crate::Connection::decide); the adapters' decision callbacks
+/// return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Accept with this subprotocol, extensions and extra response headers.
+    Accept(Accept),
+    /// Refuse; the connection closes once the response is written.
+    Reject {
+        /// The HTTP status (e.g. 403).
+        status: u16,
+        /// Extra response headers.
+        headers: Vec<(String, String)>,
+        /// The response body.
+        body: Vec<u8>,
+    },
+}
+
+impl Decision {
+    /// Accept with no subprotocol, no extensions and no extra headers.
+    pub fn accept() -> Decision {
+        Decision::Accept(Accept::default())
+    }
+
+    /// Accept with this subprotocol (it must be one the client offered).
+    pub fn accept_subprotocol(subprotocol: impl Into<String>) -> Decision {
+        Decision::Accept(Accept {
+            subprotocol: Some(subprotocol.into()),
+            ..Accept::default()
+        })
+    }
+
+    /// Refuse with `status` and a plain-text `body`.
+    pub fn reject(status: u16, body: impl Into<Vec<u8>>) -> Decision {
+        Decision::Reject {
+            status,
+            headers: alloc::vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: body.into(),
+        }
+    }
+}
+
 impl Request {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
