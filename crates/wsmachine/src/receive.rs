@@ -201,7 +201,14 @@ impl Connection {
         if let Err(e) = self.check_header(&header) {
             return self.fail_step(e);
         }
+        let whole_message_here = self.config.receive_mode == ReceiveMode::Messages
+            && header.fin
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && header.payload_len <= (self.rx.buf.len() - n) as u64;
         self.rx.buf.advance(n);
+        if whole_message_here {
+            return self.single_frame_message(header);
+        }
         if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
             let kind = if header.opcode == OpCode::Text {
                 MessageKind::Text
@@ -223,8 +230,8 @@ impl Connection {
             .as_mut()
             .filter(|_| !header.opcode.is_control())
         {
-            m.size += header.payload_len;
-            m.frames += 1;
+            m.size = m.size.saturating_add(header.payload_len);
+            m.frames = m.frames.saturating_add(1);
         }
         self.rx.frame = Some(FrameInProgress {
             header,
@@ -386,6 +393,27 @@ impl Connection {
                 Step::Progress
             }
         }
+    }
+
+    /// The common case, a whole message in one frame that is all buffered: split, unmask and
+    /// check it at once, with no per-message state.
+    fn single_frame_message(&mut self, header: FrameHeader) -> Step {
+        let mut payload = self.rx.buf.split_to(header.payload_len as usize);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        let data = payload.freeze();
+        let message = if header.opcode == OpCode::Text {
+            if core::str::from_utf8(&data).is_err() {
+                return self.fail_step(ProtocolError::InvalidUtf8);
+            }
+            Message::Text(Utf8Bytes::from_validated(data))
+        } else {
+            Message::Binary(data)
+        };
+        self.timers.note_data();
+        self.events.push_back(Event::Message(message));
+        Step::Progress
     }
 
     fn finish_message(&mut self) {

@@ -13,8 +13,9 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::apply_mask;
 use crate::random::RandomSource;
 
-/// Data frames with payloads up to this size are appended to a shared staging buffer instead
-/// of being queued alone: no allocation per small frame.
+/// Server data frames with payloads up to this size are appended to a shared staging buffer
+/// instead of being queued alone: no allocation per small frame. (A client stages every
+/// data frame, since it copies each payload to mask it anyway.)
 const COALESCE_LIMIT: usize = 512;
 
 /// The staging buffer is closed into one queued chunk at this size, so that an urgent frame
@@ -248,7 +249,11 @@ impl Transmitter {
         if self.dead {
             return;
         }
-        if payload.len() <= COALESCE_LIMIT {
+        // A client copies every payload to mask it: into the staging buffer, whose memory is
+        // reused once written, rather than a fresh allocation per frame. A server stages
+        // only small frames and shares large payloads without a copy.
+        let stage = payload.len() <= COALESCE_LIMIT || matches!(self.encoder, Encoder::Client(_));
+        if stage {
             let before = self.staging.len();
             self.encoder
                 .encode_into(fin, opcode, &payload, &mut self.staging);
