@@ -282,3 +282,39 @@ fn mio_connection_in_a_custom_loop() {
         vec!["request /custom", "message", "closed 1000 true"]
     );
 }
+
+/// `connect_addr` does no DNS: the URL names a host that cannot resolve (`.invalid`), the
+/// socket goes to the address given, and the server sees the URL's host and path.
+#[test]
+fn mio_client_connect_addr_skips_dns_and_keeps_the_host_header() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut ws = wsmachine_std::accept(s).unwrap();
+        let req = ws.request().unwrap().clone();
+        let host = req
+            .header("host")
+            .map(|h| String::from_utf8_lossy(h).into_owned());
+        let m = ws.recv().unwrap();
+        ws.send(m).unwrap();
+        let _ = ws.recv();
+        (host, req.path)
+    });
+    let request = wsmachine::ClientRequest::new("ws://ws.example.invalid:9/named?q=1").unwrap();
+    let mut c = LoopClient::connect_addr(addr, &request, Default::default()).unwrap();
+    match c.next_event(T) {
+        Ok(Some(Event::Connected(_))) => {}
+        other => panic!("handshake: {other:?}"),
+    }
+    c.send(Message::text("no dns")).unwrap();
+    assert_eq!(wsm::mio_recv(&mut c).unwrap(), Message::text("no dns"));
+    c.client().close(CloseCode::NORMAL, "").unwrap();
+    let end = std::time::Instant::now() + T;
+    while !matches!(c.next_event(T).unwrap(), Some(Event::Closed(_)) | None) {
+        assert!(std::time::Instant::now() < end);
+    }
+    let (host, path) = server.join().unwrap();
+    assert_eq!(host.as_deref(), Some("ws.example.invalid:9"));
+    assert_eq!(path, "/named");
+}

@@ -21,8 +21,9 @@ pub struct MioClient {
 }
 
 impl MioClient {
-    /// Resolves the URL's host (a blocking DNS lookup for names; none for IP literals),
-    /// starts a nonblocking connect, queues the upgrade request and registers with `token`.
+    /// Resolves the URL's host (a blocking DNS lookup for names, none for IP literals: use
+    /// [`connect_addr`](MioClient::connect_addr) to keep DNS off the loop), starts a
+    /// nonblocking connect, queues the upgrade request and registers with `token`.
     pub fn connect(
         url: &str,
         config: Config,
@@ -50,6 +51,24 @@ impl MioClient {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+        MioClient::connect_addr(addr, request, config, registry, token)
+    }
+
+    /// Connects to `addr` with no DNS lookup at all (resolve the host off the loop thread
+    /// yourself); the request's URL still gives the `Host` header and path. Otherwise as
+    /// [`connect`](MioClient::connect).
+    pub fn connect_addr(
+        addr: SocketAddr,
+        request: &ClientRequest,
+        config: Config,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<MioClient, Error> {
+        if request.is_tls() {
+            return Err(Error::Unsupported(
+                "wss:// is not supported by the mio adapter",
+            ));
+        }
         let stream = TcpStream::connect(addr)?;
         let mut inner = MioConnection::client(stream, request, config, Instant::now())?;
         inner.register(registry, token)?;
@@ -95,6 +114,21 @@ impl LoopClient {
     pub fn connect_request(request: &ClientRequest, config: Config) -> Result<LoopClient, Error> {
         let poll = Poll::new()?;
         let client = MioClient::connect_request(request, config, poll.registry(), Token(0))?;
+        Ok(LoopClient {
+            poll,
+            events: Events::with_capacity(16),
+            client,
+        })
+    }
+
+    /// Connects to `addr` with no DNS lookup; the request gives the `Host` header and path.
+    pub fn connect_addr(
+        addr: SocketAddr,
+        request: &ClientRequest,
+        config: Config,
+    ) -> Result<LoopClient, Error> {
+        let poll = Poll::new()?;
+        let client = MioClient::connect_addr(addr, request, config, poll.registry(), Token(0))?;
         Ok(LoopClient {
             poll,
             events: Events::with_capacity(16),
