@@ -13,9 +13,10 @@ cd "$root"
 echo "== installing interop peers"
 bash scripts/install-peers.sh
 
-echo "== formatting and lints"
+echo "== formatting, lints and docs"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 echo "== core builds without std"
 cargo build -p wsmachine --no-default-features --quiet
