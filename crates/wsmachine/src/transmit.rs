@@ -10,7 +10,7 @@ use alloc::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
-use crate::mask::apply_mask;
+use crate::mask::copy_masked;
 use crate::random::RandomSource;
 
 /// Server data frames with payloads up to this size are appended to a shared staging buffer
@@ -86,10 +86,15 @@ impl Encoder {
         let (header, head, n) = self.header(fin, opcode, payload.len());
         out.reserve(n + payload.len());
         out.extend_from_slice(&head[..n]);
-        let start = out.len();
-        out.extend_from_slice(payload);
-        if let Some(key) = header.mask {
-            apply_mask(&mut out[start..], key, 0);
+        match header.mask {
+            // Copy and mask in one pass (measured faster than memcpy + an in-place pass,
+            // for 64-byte and 1 MiB payloads alike).
+            Some(key) => {
+                let start = out.len();
+                out.resize(start + payload.len(), 0);
+                copy_masked(&mut out[start..], payload, key);
+            }
+            None => out.extend_from_slice(payload),
         }
     }
 
