@@ -278,13 +278,6 @@ impl Response {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Reading,
-    Done,
-    Failed,
-}
-
 /// A client handshake in progress: holds the request bytes to send and validates the
 /// response fed to it.
 #[derive(Debug, Clone)]
@@ -296,7 +289,6 @@ pub struct ClientHandshake {
     offered_extensions: Vec<String>,
     reader: HeadReader,
     limits: HandshakeLimits,
-    state: State,
 }
 
 impl ClientHandshake {
@@ -356,7 +348,6 @@ impl ClientHandshake {
             offered_extensions,
             reader: HeadReader::new(limits.max_header_bytes),
             limits,
-            state: State::Reading,
         })
     }
 
@@ -377,7 +368,7 @@ impl ClientHandshake {
 
     /// True once `feed` returned a response.
     pub fn is_complete(&self) -> bool {
-        self.state == State::Done
+        self.reader.is_complete()
     }
 
     /// Feeds bytes received from the server. Returns `Ok(None)` while the response head is
@@ -389,23 +380,9 @@ impl ClientHandshake {
     /// A non-101 status is [`HandshakeError::Status`] carrying `input[n..]` as `body`.
     /// Cost: O(input.len()) per call, plus one httparse run over the head at the end.
     pub fn feed(&mut self, input: &[u8]) -> Result<Option<(Response, usize)>, HandshakeError> {
-        match self.state {
-            State::Done => return Err(HandshakeError::AlreadyComplete),
-            State::Failed => return Err(HandshakeError::AlreadyFailed),
-            State::Reading => {}
-        }
+        self.reader.check_reading()?;
         let result = self.feed_inner(input);
-        match &result {
-            Ok(Some(_)) => {
-                self.state = State::Done;
-                self.reader.release();
-            }
-            Err(_) => {
-                self.state = State::Failed;
-                self.reader.release();
-            }
-            Ok(None) => {}
-        }
+        self.reader.settle(&result);
         result
     }
 

@@ -25,12 +25,22 @@ enum Scan {
     LfCr,
 }
 
-/// Buffers the bytes of one head and reports when it is complete.
+/// Whether a handshake is still reading its head; both ends are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    Reading,
+    Done,
+    Failed,
+}
+
+/// Buffers the bytes of one head and reports when it is complete; also keeps the one-shot
+/// outcome (done or failed) that both handshake roles share.
 #[derive(Debug, Clone)]
 pub(crate) struct HeadReader {
     buf: Vec<u8>,
     limit: usize,
     scan: Scan,
+    progress: Progress,
 }
 
 impl HeadReader {
@@ -40,7 +50,34 @@ impl HeadReader {
             buf: Vec::new(),
             limit,
             scan: Scan::Start,
+            progress: Progress::Reading,
         }
+    }
+
+    /// Refuses more input once the handshake succeeded or failed: `AlreadyComplete` or
+    /// `AlreadyFailed`.
+    pub(crate) fn check_reading(&self) -> Result<(), HandshakeError> {
+        match self.progress {
+            Progress::Reading => Ok(()),
+            Progress::Done => Err(HandshakeError::AlreadyComplete),
+            Progress::Failed => Err(HandshakeError::AlreadyFailed),
+        }
+    }
+
+    /// Records the outcome of one feed: a parsed head or any error is final and frees the
+    /// buffer; `Ok(None)` (head incomplete) changes nothing.
+    pub(crate) fn settle<T>(&mut self, result: &Result<Option<T>, HandshakeError>) {
+        self.progress = match result {
+            Ok(None) => return,
+            Ok(Some(_)) => Progress::Done,
+            Err(_) => Progress::Failed,
+        };
+        self.buf = Vec::new();
+    }
+
+    /// True once a head was read and accepted by the parser.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.progress == Progress::Done
     }
 
     /// Takes bytes from `input` until the head is complete. Returns `Some(n)` when it is,
@@ -75,11 +112,6 @@ impl HeadReader {
     /// The buffered head (complete once `push` returned `Some`).
     pub(crate) fn head(&self) -> &[u8] {
         &self.buf
-    }
-
-    /// Frees the buffer once the head has been parsed.
-    pub(crate) fn release(&mut self) {
-        self.buf = Vec::new();
     }
 }
 

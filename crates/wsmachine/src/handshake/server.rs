@@ -245,19 +245,11 @@ pub fn reject_response(status: u16, headers: &[(String, String)], body: &[u8]) -
     out
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Reading,
-    Done,
-    Failed,
-}
-
 /// A server handshake in progress: feed it the client's bytes until it yields a [`Request`].
 #[derive(Debug, Clone)]
 pub struct ServerHandshake {
     reader: HeadReader,
     limits: HandshakeLimits,
-    state: State,
 }
 
 impl ServerHandshake {
@@ -266,13 +258,12 @@ impl ServerHandshake {
         ServerHandshake {
             reader: HeadReader::new(limits.max_header_bytes),
             limits,
-            state: State::Reading,
         }
     }
 
     /// True once `feed` returned a request.
     pub fn is_complete(&self) -> bool {
-        self.state == State::Done
+        self.reader.is_complete()
     }
 
     /// Feeds bytes received from the client. Returns `Ok(None)` while the request head is
@@ -290,23 +281,9 @@ impl ServerHandshake {
     /// fail with [`HandshakeError::AlreadyFailed`] / [`HandshakeError::AlreadyComplete`].
     /// Cost: O(input.len()) per call, plus one httparse run over the head at the end.
     pub fn feed(&mut self, input: &[u8]) -> Result<Option<(Request, usize)>, HandshakeError> {
-        match self.state {
-            State::Done => return Err(HandshakeError::AlreadyComplete),
-            State::Failed => return Err(HandshakeError::AlreadyFailed),
-            State::Reading => {}
-        }
+        self.reader.check_reading()?;
         let result = self.feed_inner(input);
-        match &result {
-            Ok(Some(_)) => {
-                self.state = State::Done;
-                self.reader.release();
-            }
-            Err(_) => {
-                self.state = State::Failed;
-                self.reader.release();
-            }
-            Ok(None) => {}
-        }
+        self.reader.settle(&result);
         result
     }
 
