@@ -5,6 +5,29 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
+/// `Read` and `Write` for a wrapper whose `inner` field is the stream doing the I/O.
+macro_rules! forward_io {
+    ($wrapper:ident) => {
+        impl<S: Read> Read for $wrapper<S> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.inner.read(buf)
+            }
+        }
+
+        impl<S: Write> Write for $wrapper<S> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.inner.write(buf)
+            }
+            fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                self.inner.write_vectored(bufs)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.inner.flush()
+            }
+        }
+    };
+}
+
 /// Timeouts and shutdown for a blocking stream.
 ///
 /// While [`WebSocket::recv`](crate::WebSocket::recv) is blocked in a read, the adapter sets the
@@ -106,23 +129,7 @@ impl<S> Unmanaged<S> {
     }
 }
 
-impl<S: Read> Read for Unmanaged<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
-    }
-}
-
-impl<S: Write> Write for Unmanaged<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.inner.write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
+forward_io!(Unmanaged);
 
 impl<S> SetReadTimeout for Unmanaged<S> {
     fn set_read_timeout(&mut self, _timeout: Option<Duration>) -> io::Result<bool> {
@@ -158,23 +165,7 @@ impl<S> WithSocket<S> {
     }
 }
 
-impl<S: Read> Read for WithSocket<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
-    }
-}
-
-impl<S: Write> Write for WithSocket<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.inner.write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
+forward_io!(WithSocket);
 
 impl<S> SetReadTimeout for WithSocket<S> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<bool> {

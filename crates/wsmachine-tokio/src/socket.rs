@@ -68,11 +68,7 @@ pub struct Sender {
 
 impl Clone for Sender {
     fn clone(&self) -> Self {
-        Sender {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-            sink: Mutex::new(SinkSlot::Idle),
-        }
+        Sender::new(self.tx.clone(), self.shared.clone())
     }
 }
 
