@@ -17,15 +17,7 @@ const T: Duration = Duration::from_secs(20);
 fn basic(kind: Kind) {
     let server = wsm::scripted(kind);
     let mut c = wsm::mio_client(&server.url());
-    let messages = [
-        Message::text("hello"),
-        Message::text("héllo 🎉"),
-        Message::binary(vec![1u8, 2, 3]),
-        Message::text(""),
-        Message::binary(Vec::new()),
-        Message::binary(peers::prng_bytes(1 << 20)),
-    ];
-    for m in messages {
+    for m in peers::basic_messages() {
         c.send(m.clone()).unwrap();
         assert_eq!(wsm::mio_recv(&mut c).unwrap(), m);
     }

@@ -229,6 +229,19 @@ pub fn run_peer_client(
 
 // ----- the standard exchange (identical to tests/peers/py_client.py) -----
 
+/// A short mix every loopback test sends one by one and expects back unchanged: ASCII and
+/// non-ASCII text, small and empty binary and text, and 1 MiB of pseudo-random bytes.
+pub fn basic_messages() -> Vec<Message> {
+    vec![
+        Message::text("hello"),
+        Message::text("héllo 🎉"),
+        Message::binary(vec![1u8, 2, 3]),
+        Message::text(""),
+        Message::binary(Vec::new()),
+        Message::binary(prng_bytes(1 << 20)),
+    ]
+}
+
 /// 1 MiB (or `n` bytes) of the peers' pseudo-random sequence.
 pub fn prng_bytes(n: usize) -> Vec<u8> {
     let mut s: u32 = 0x2545_F491;
