@@ -390,7 +390,7 @@ impl ClientHandshake {
         let Some(n) = self.reader.push(input)? else {
             return Ok(None);
         };
-        let mut slots = header_slots(&self.limits);
+        let mut slots = header_slots(&self.limits, self.reader.head().len());
         let mut resp = httparse::Response::new(&mut slots);
         match resp.parse(self.reader.head()) {
             Ok(httparse::Status::Complete(_)) => {}

@@ -115,13 +115,14 @@ impl HeadReader {
     }
 }
 
-/// An httparse header array sized for `limits`: never more slots than a head of
-/// `max_header_bytes` could fill (a header line is at least 3 bytes, `a:\n`), so a large
-/// `max_headers` does not turn into a large allocation.
-pub(crate) fn header_slots(limits: &HandshakeLimits) -> Vec<httparse::Header<'static>> {
-    let cap = limits
-        .max_headers
-        .min((limits.max_header_bytes / 3).saturating_add(1));
+/// An httparse header array for a complete head of `head_len` bytes: `max_headers` slots at
+/// most, and never more than that head can fill (a header line is at least 3 bytes, `a:\n`),
+/// so limits set to `usize::MAX` ("no limit") cost no more than the head itself.
+pub(crate) fn header_slots(
+    limits: &HandshakeLimits,
+    head_len: usize,
+) -> Vec<httparse::Header<'static>> {
+    let cap = limits.max_headers.min(head_len / 3 + 1);
     vec![httparse::EMPTY_HEADER; cap]
 }
 

@@ -291,7 +291,7 @@ impl ServerHandshake {
         let Some(n) = self.reader.push(input)? else {
             return Ok(None);
         };
-        let mut slots = header_slots(&self.limits);
+        let mut slots = header_slots(&self.limits, self.reader.head().len());
         let mut req = httparse::Request::new(&mut slots);
         match req.parse(self.reader.head()) {
             Ok(httparse::Status::Complete(_)) => {}

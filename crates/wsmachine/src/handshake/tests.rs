@@ -823,3 +823,24 @@ fn every_error_displays_and_classifies() {
         }
     }
 }
+
+/// Limits of `usize::MAX` (a caller's "no limit") once sized the httparse header array from
+/// the limits and panicked with a capacity overflow on the first complete head; the array is
+/// now sized from the head itself, in both roles.
+#[test]
+fn unlimited_handshake_limits_do_not_size_allocations() {
+    let unlimited = HandshakeLimits {
+        max_header_bytes: usize::MAX,
+        max_headers: usize::MAX,
+    };
+    let client = sample_client_with(unlimited);
+    let mut server = ServerHandshake::new(unlimited);
+    let (req, n) = server.feed(client.request_bytes()).unwrap().unwrap();
+    assert_eq!(n, client.request_bytes().len());
+    assert_eq!(req.path, "/chat");
+    let head = req.accept_response(&Accept::default()).unwrap();
+    let mut client = client;
+    let (resp, n) = client.feed(&head).unwrap().unwrap();
+    assert_eq!(n, head.len());
+    assert_eq!(resp.subprotocol, None);
+}
