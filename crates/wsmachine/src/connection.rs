@@ -298,7 +298,7 @@ impl Connection {
     pub fn write_transmit_to(&mut self, out: &mut Vec<u8>, max: usize) -> usize {
         let mut n = 0;
         for s in self.tx.slices() {
-            let take = s.len().min(max - n);
+            let take = s.len().min(max.saturating_sub(n));
             out.extend_from_slice(&s[..take]);
             n += take;
             if n == max {

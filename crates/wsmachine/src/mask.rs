@@ -31,11 +31,13 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
-/// Writes `src` masked with `key` (from payload offset 0) into `dst`, which must be as long:
-/// the client's copy and mask in one pass instead of a copy then an in-place pass.
-/// Cost: one read of `src` and one write of `dst`, a word at a time.
+/// Writes `src` masked with `key` (from payload offset 0) into `dst`: the client's copy and
+/// mask in one pass instead of a copy then an in-place pass. Only the first
+/// `min(dst.len(), src.len())` bytes are written. Cost: one read of `src` and one write of
+/// `dst`, a word at a time.
 pub fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    debug_assert_eq!(dst.len(), src.len());
+    let len = dst.len().min(src.len());
+    let (dst, src) = (&mut dst[..len], &src[..len]);
     let word = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
     ]);
@@ -88,6 +90,17 @@ mod tests {
             copy_masked(&mut dst, &src, key);
             assert_eq!(dst, expected, "len {len}");
         }
+    }
+
+    #[test]
+    fn copy_masked_writes_only_the_shorter_length() {
+        let key = [1, 2, 3, 4];
+        let mut dst = [0u8; 3];
+        copy_masked(&mut dst, &[0u8; 10], key);
+        assert_eq!(dst, [1, 2, 3]);
+        let mut dst = [9u8; 10];
+        copy_masked(&mut dst, &[0u8; 2], key);
+        assert_eq!(dst, [1, 2, 9, 9, 9, 9, 9, 9, 9, 9]);
     }
 
     #[test]

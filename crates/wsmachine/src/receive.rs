@@ -101,7 +101,7 @@ fn feed_handshake<T>(
     let done = feed(buf)?;
     match done {
         Some((head, n)) => {
-            buf.advance(n);
+            buf.advance(n.min(buf.len()));
             Ok(Some(head))
         }
         None => {
@@ -285,7 +285,7 @@ impl Connection {
             });
         }
         if frames >= limits.max_fragments {
-            return Err(ProtocolError::TooManyFragments(frames + 1));
+            return Err(ProtocolError::TooManyFragments(frames.saturating_add(1)));
         }
         Ok(())
     }
@@ -305,7 +305,10 @@ impl Connection {
             .unwrap_or(usize::MAX)
             .min(self.rx.buf.len());
         if available > frame.checked {
-            let fresh = &mut self.rx.buf[frame.checked..available];
+            // `checked < available <= buf.len()`: the buffer never shrinks under a frame.
+            let Some(fresh) = self.rx.buf.get_mut(frame.checked..available) else {
+                return Step::Blocked;
+            };
             if let Some(key) = header.mask {
                 let offset = frame.consumed.wrapping_add(frame.checked as u64);
                 apply_mask(fresh, key, (offset % 4) as usize);

@@ -242,9 +242,13 @@ impl Transmitter {
     }
 
     fn sub(&mut self, n: usize, kind: FrameKind) {
-        self.total_bytes -= n;
+        // Every byte added under a kind is removed under the same kind; the debug check
+        // (on in fuzz builds) catches a mismatch, release builds never underflow.
+        debug_assert!(n <= self.total_bytes);
+        self.total_bytes = self.total_bytes.saturating_sub(n);
         if kind == FrameKind::Data {
-            self.data_bytes -= n;
+            debug_assert!(n <= self.data_bytes);
+            self.data_bytes = self.data_bytes.saturating_sub(n);
         }
     }
 
