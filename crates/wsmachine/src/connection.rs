@@ -210,6 +210,11 @@ impl Connection {
 
     /// Feeds bytes read from the transport. They are copied into the receive buffer and
     /// parsed as events are polled. Returns the state; after close the bytes are dropped.
+    ///
+    /// Memory: the limits apply as `poll_event` parses, so drain events until `None` before
+    /// feeding more. Bytes fed without polling, or while a server waits for your
+    /// [`Decision`](crate::Decision) on a request, are held until then. Cost: one copy of
+    /// `bytes` (use [`handle_input_owned`](Self::handle_input_owned) to avoid it).
     pub fn handle_input(&mut self, bytes: &[u8]) -> State {
         if self.accepts_input() {
             self.rx.buf.extend_from_slice(bytes);
