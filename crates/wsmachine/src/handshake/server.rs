@@ -311,17 +311,39 @@ impl ServerHandshake {
                 method: method.to_owned(),
             });
         }
-        if !target.starts_with('/') {
-            return Err(HandshakeError::InvalidRequestTarget);
-        }
+        let target = origin_form(target).ok_or(HandshakeError::InvalidRequestTarget)?;
         let (path, query) = match target.split_once('?') {
             Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
             None => (target.to_owned(), None),
         };
+        let path = if path.is_empty() { "/".to_owned() } else { path };
         let headers = owned_headers(req.headers);
         let request = validate(method.to_owned(), path, query, minor, headers)?;
         Ok(Some((request, n)))
     }
+}
+
+/// The origin form (`/path?query`, the path possibly empty) of a request target. A target in absolute form
+/// (`http://host/path?query` or `ws://...`, which HTTP/1.1 servers must accept: RFC 9112
+/// 3.2.2) gives its path and query; an empty path is `/`. Any other form is `None`.
+fn origin_form(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return Some(target);
+    }
+    let (scheme, rest) = target.split_once("://")?;
+    if !["http", "https", "ws", "wss"]
+        .iter()
+        .any(|s| scheme.eq_ignore_ascii_case(s))
+    {
+        return None;
+    }
+    let path_at = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(path_at);
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    // `http://host` and `http://host?q` have an empty path; the caller makes it `/`.
+    Some(path)
 }
 
 /// Exactly one occurrence of `name`, or the matching error.

@@ -844,3 +844,33 @@ fn unlimited_handshake_limits_do_not_size_allocations() {
     assert_eq!(n, head.len());
     assert_eq!(resp.subprotocol, None);
 }
+
+#[test]
+fn absolute_form_targets_give_their_path_and_query() {
+    let head = |target: &str| {
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    };
+    let cases = [
+        ("http://h/path?q=1", "/path", Some("q=1")),
+        ("HTTP://h:80/a/b", "/a/b", None),
+        ("ws://h", "/", None),
+        ("https://h?x", "/", Some("x")),
+        ("/plain?y", "/plain", Some("y")),
+    ];
+    for (target, path, query) in cases {
+        let (req, _) = server_feed([head(target).as_bytes()]).unwrap();
+        assert_eq!(req.path, path, "{target}");
+        assert_eq!(req.query.as_deref(), query, "{target}");
+    }
+    for bad in ["*", "h/path", "ftp://h/x", "http:///x", "http://u@h/x"] {
+        let mut s = ServerHandshake::new(limits());
+        assert_eq!(
+            s.feed(head(bad).as_bytes()),
+            Err(HandshakeError::InvalidRequestTarget),
+            "{bad}"
+        );
+    }
+}
