@@ -88,7 +88,7 @@ fn wsmachine_receive(bytes: &[u8]) -> usize {
     );
     let mut n = 0;
     for chunk in bytes.chunks(64 << 10) {
-        s.handle_input(chunk);
+        s.handle_input(Timestamp::ZERO, chunk);
         while let Some(e) = s.poll_event() {
             if let Event::Message(m) = e {
                 n += m.payload().len();

@@ -112,7 +112,7 @@ async fn silent_client(addr: SocketAddr) -> TcpStream {
     loop {
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0);
-        conn.handle_input(&buf[..n]);
+        conn.handle_input(wsmachine::Timestamp::ZERO, &buf[..n]);
         if let Some(Event::Connected(_)) = conn.poll_event() {
             return s;
         }
@@ -131,7 +131,7 @@ async fn dead_clients_are_pruned_by_keepalive() {
         let (addr, lines) = chat_server(options).await;
         let mut a = joined(addr).await;
         let _silent = silent_client(addr).await;
-        wait_for_log(&lines, "Keepalive timeout").await;
+        wait_for_log(&lines, "keepalive: no sign of life").await;
         wait_for_log(&lines, "left: code 1006").await;
         // The live client answered every ping and is still served.
         a.send(Message::text("still here")).await.unwrap();

@@ -64,7 +64,7 @@ async fn raw_client(addr: SocketAddr) -> (TcpStream, Connection) {
     loop {
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0, "server closed during the handshake");
-        conn.handle_input(&buf[..n]);
+        conn.handle_input(wsmachine::Timestamp::ZERO, &buf[..n]);
         while let Some(ev) = conn.poll_event() {
             if let Event::Connected(_) = ev {
                 return (s, conn);
@@ -81,9 +81,10 @@ async fn raw_server(listener: &TcpListener) -> (TcpStream, Connection) {
     loop {
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0);
-        conn.handle_input(&buf[..n]);
+        conn.handle_input(wsmachine::Timestamp::ZERO, &buf[..n]);
         if let Some(Event::Request(_)) = conn.poll_event() {
-            conn.accept(&wsmachine::Accept::default()).unwrap();
+            conn.accept(wsmachine::Timestamp::ZERO, &wsmachine::Accept::default())
+                .unwrap();
             write_out(&mut s, &mut conn).await.unwrap();
             return (s, conn);
         }
@@ -305,7 +306,7 @@ async fn many_tasks_send_to_one_connection() {
         while total < TASKS * PER_TASK {
             let n = s.read(&mut buf).await.unwrap();
             assert!(n > 0, "server closed early");
-            conn.handle_input(&buf[..n]);
+            conn.handle_input(wsmachine::Timestamp::ZERO, &buf[..n]);
             while let Some(ev) = conn.poll_event() {
                 let (t, seq) = match ev {
                     Event::Message(Message::Text(text)) => {
@@ -329,7 +330,8 @@ async fn many_tasks_send_to_one_connection() {
             }
         }
         assert!(next.iter().all(|&n| n == PER_TASK));
-        conn.close(CloseCode::NORMAL, "").unwrap();
+        conn.close(wsmachine::Timestamp::ZERO, CloseCode::NORMAL, "")
+            .unwrap();
         write_out(&mut s, &mut conn).await.unwrap();
     })
     .await
@@ -364,7 +366,7 @@ async fn read_until_close(s: &mut TcpStream, conn: &mut Connection) {
         }
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0, "EOF before the Close frame");
-        conn.handle_input(&buf[..n]);
+        conn.handle_input(wsmachine::Timestamp::ZERO, &buf[..n]);
     }
 }
 
@@ -401,7 +403,8 @@ async fn eof_and_reset_during_closing_handshake() {
         let addr = listener.local_addr().unwrap();
         let rx = server_report(listener, false).await;
         let (mut s, mut conn) = raw_client(addr).await;
-        conn.close(CloseCode(4000), "then reset").unwrap();
+        conn.close(wsmachine::Timestamp::ZERO, CloseCode(4000), "then reset")
+            .unwrap();
         write_out(&mut s, &mut conn).await.unwrap();
         reset(s).await;
         let r = rx.await.unwrap().expect("server reports a close");
@@ -412,7 +415,8 @@ async fn eof_and_reset_during_closing_handshake() {
         let addr = listener.local_addr().unwrap();
         let rx = server_report(listener, false).await;
         let (mut s, mut conn) = raw_client(addr).await;
-        conn.close(CloseCode(4001), "then eof").unwrap();
+        conn.close(wsmachine::Timestamp::ZERO, CloseCode(4001), "then eof")
+            .unwrap();
         write_out(&mut s, &mut conn).await.unwrap();
         s.shutdown().await.unwrap();
         let r = rx.await.unwrap().expect("server reports a close");
@@ -463,7 +467,8 @@ async fn eof_and_reset_during_closing_handshake() {
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             let (mut s, mut conn) = raw_server(&listener).await;
-            conn.close(CloseCode(4002), "bye").unwrap();
+            conn.close(wsmachine::Timestamp::ZERO, CloseCode(4002), "bye")
+                .unwrap();
             write_out(&mut s, &mut conn).await.unwrap();
             reset(s).await;
         });

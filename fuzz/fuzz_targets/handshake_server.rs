@@ -174,13 +174,13 @@ fuzz_target!(|data: &[u8]| {
                             assert!(w.conn.is_closed(), "reject did not close");
                         } else {
                             w.conn
-                                .accept(&accept_for(req, mode))
+                                .accept(w.now, &accept_for(req, mode))
                                 .expect("accept a valid request");
                             accepted = true;
                             let n = w.conn.pending_transmit();
                             w.out.skip_raw(n);
                         }
-                        assert!(w.conn.accept(&Accept::default()).is_err(), "decided twice");
+                        assert!(w.conn.accept(w.now, &Accept::default()).is_err(), "decided twice");
                     }
                     Event::Error(ConnectionError::Handshake(e)) => match &chunked {
                         Some(Err(b)) => assert_eq!(&e, b, "connection saw another error"),

@@ -128,7 +128,7 @@ impl Pair {
             let got = match ev {
                 Event::Request(_) => {
                     assert!(!client, "client got a Request event");
-                    let r = me.w.conn.accept(&Accept::default());
+                    let r = me.w.conn.accept(me.w.now, &Accept::default());
                     if r.is_ok() {
                         let raw = me.w.conn.pending_transmit();
                         me.w.out.skip_raw(raw);
@@ -347,7 +347,7 @@ fn run(data: &[u8]) -> Option<()> {
                 reason,
             } => {
                 let (me, _) = p.side(from_client);
-                let closed = me.w.conn.close(CloseCode(code), &reason).is_ok();
+                let closed = me.w.conn.close(me.w.now, CloseCode(code), &reason).is_ok();
                 if closed {
                     me.sending = None;
                 }
@@ -397,7 +397,7 @@ fn run(data: &[u8]) -> Option<()> {
         p.client
             .w
             .conn
-            .close(CloseCode::NORMAL, "bye")
+            .close(p.now, CloseCode::NORMAL, "bye")
             .expect("close on an open connection");
         p.move_all();
         assert!(

@@ -133,7 +133,7 @@ fn run(data: &[u8]) -> Option<()> {
             }
             Op::FeedBytes(b) => w.feed(&b),
             Op::FeedOwned(b) => {
-                w.conn.handle_input_owned(bytes::BytesMut::from(&b[..]));
+                w.conn.handle_input_owned(w.now, bytes::BytesMut::from(&b[..]));
                 w.check();
             }
             Op::FeedFrame(f) => w.feed(&f.encode(peer)),
@@ -204,7 +204,7 @@ fn run(data: &[u8]) -> Option<()> {
                 }
             }
             Op::Close { code, reason } => {
-                let r = w.conn.close(CloseCode(code), &reason);
+                let r = w.conn.close(w.now, CloseCode(code), &reason);
                 if r.is_ok() {
                     assert!(
                         CloseCode(code).is_sendable(),
@@ -214,7 +214,7 @@ fn run(data: &[u8]) -> Option<()> {
             }
             Op::CloseNamed { which, reason } => {
                 let code = [1000, 1001, 1003, 1008, 1011, 3000, 4999][usize::from(which) % 7];
-                let _ = w.conn.close(CloseCode(code), &reason);
+                let _ = w.conn.close(w.now, CloseCode(code), &reason);
             }
             Op::Advance { ms } => w.advance_time(Duration::from_millis(u64::from(ms % 200_000))),
             Op::AdvanceToDeadline => {

@@ -17,8 +17,9 @@ use wsmachine::{
     Timers, Timestamp,
 };
 
-/// Output bytes a connection may queue beyond `max_send_queue`: one ping, a pong being written
-/// plus one waiting, one Close, a keepalive ping (each at most 125 + 6 bytes), with slack.
+/// Output bytes a connection may queue beyond `max_send_queue` and `max_pong_backlog`: one
+/// ping, a pong being written, one Close, a keepalive ping (each at most 125 + 6 bytes), with
+/// slack.
 pub const CONTROL_ALLOWANCE: usize = 700;
 
 /// A deterministic random source for a client's masking keys.
@@ -153,6 +154,7 @@ impl FuzzConfig {
                 pong_timeout: ms(self.pong_ms),
                 close_timeout: ms(self.close_ms),
                 idle_timeout: ms(self.idle_ms),
+                ..Timers::default()
             },
             receive_mode: if self.fragments_mode {
                 ReceiveMode::Fragments
@@ -432,9 +434,10 @@ impl Watched {
             self.extra_allowance = 0;
         }
         if let Some(limit) = self.queue_limit {
+            let pongs = self.conn.config().limits.max_pong_backlog;
             assert!(
-                pending <= limit + CONTROL_ALLOWANCE + self.extra_allowance,
-                "{pending} bytes queued, over max_send_queue {limit} + {CONTROL_ALLOWANCE}"
+                pending <= limit + pongs + CONTROL_ALLOWANCE + self.extra_allowance,
+                "{pending} bytes queued, over max_send_queue {limit} + {pongs} + {CONTROL_ALLOWANCE}"
             );
         }
         if self.killed {
@@ -447,8 +450,8 @@ impl Watched {
             );
             self.queued_at_close = Some(pending);
             assert!(
-                self.conn.poll_timeout().is_none(),
-                "a deadline after Closed"
+                self.conn.poll_timeout().is_none() || self.conn.wants_input(),
+                "a deadline after Closed other than the drain"
             );
         } else if self.conn.is_closed() {
             self.queued_at_close = Some(pending);
@@ -482,7 +485,7 @@ impl Watched {
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
-        self.conn.handle_input(bytes);
+        self.conn.handle_input(self.now, bytes);
         self.check();
     }
 
@@ -507,7 +510,7 @@ impl Watched {
         }
         assert!(self.conn.should_close_transport());
         // Every later input is a harmless no-op.
-        self.conn.handle_input(b"\x81\x00");
+        self.conn.handle_input(self.now, b"\x81\x00");
         self.conn.handle_eof();
         self.conn.handle_reset();
         self.conn
@@ -648,9 +651,9 @@ pub fn run_frame_target(role: Role, data: &[u8]) {
     let write_as_we_go = flags & 0x40 != 0;
     for chunk in Chunker::new(seed).split(bytes) {
         if owned {
-            w.conn.handle_input_owned(bytes::BytesMut::from(chunk));
+            w.conn.handle_input_owned(w.now, bytes::BytesMut::from(chunk));
         } else {
-            w.conn.handle_input(chunk);
+            w.conn.handle_input(w.now, chunk);
         }
         w.check();
         let evs = w.drain_events();

@@ -210,7 +210,7 @@ impl MioConnection {
                     break;
                 }
                 Ok(n) => {
-                    self.conn.handle_input(&scratch[..n]);
+                    self.conn.handle_input(self.ts(now), &scratch[..n]);
                     total += n;
                     if total >= READ_BUDGET {
                         self.more_input = true;
@@ -369,6 +369,7 @@ impl MioConnection {
                 self.flush();
                 Event::Closed(r)
             }
+            _ => return None,
         })
     }
 
@@ -424,7 +425,8 @@ impl MioConnection {
 
     /// Accepts the pending upgrade request (server).
     pub fn accept(&mut self, accept: &Accept) -> Result<(), AcceptError> {
-        self.conn.accept(accept)
+        let now = self.ts(Instant::now());
+        self.conn.accept(now, accept)
     }
 
     /// Rejects the pending upgrade request (server); the connection then closes.
@@ -451,6 +453,7 @@ impl MioConnection {
     /// timer starts at the next `on_timeout`, which [`deadline`](MioConnection::deadline)
     /// asks for at once).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.conn.close(code, reason)
+        let now = self.ts(Instant::now());
+        self.conn.close(now, code, reason)
     }
 }

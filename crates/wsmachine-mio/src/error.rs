@@ -26,6 +26,8 @@ pub enum Error {
     Send(SendError),
     /// A request this adapter cannot serve (e.g. `wss://`).
     Unsupported(&'static str),
+    /// Another reason the core ended the connection.
+    Connection(wsmachine::ConnectionError),
 }
 
 impl fmt::Display for Error {
@@ -39,6 +41,7 @@ impl fmt::Display for Error {
             Error::Accept(e) => write!(f, "{e}"),
             Error::Send(e) => write!(f, "send refused: {e}"),
             Error::Unsupported(s) => write!(f, "unsupported: {s}"),
+            Error::Connection(e) => write!(f, "{e}"),
         }
     }
 }
@@ -80,6 +83,7 @@ impl From<wsmachine::ConnectionError> for Error {
             wsmachine::ConnectionError::Protocol(p) => Error::Protocol(p),
             wsmachine::ConnectionError::Timeout(t) => Error::Timeout(t),
             wsmachine::ConnectionError::Handshake(h) => Error::Handshake(h),
+            other => Error::Connection(other),
         }
     }
 }

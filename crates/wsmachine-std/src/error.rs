@@ -32,6 +32,8 @@ pub enum Error {
     Send(SendError),
     /// A request this adapter cannot serve (e.g. `wss://` in [`connect`](crate::connect)).
     Unsupported(&'static str),
+    /// Another reason the core ended the connection.
+    Connection(wsmachine::ConnectionError),
 }
 
 impl Error {
@@ -61,6 +63,7 @@ impl fmt::Display for Error {
             ),
             Error::Send(e) => write!(f, "send refused: {e}"),
             Error::Unsupported(s) => write!(f, "unsupported: {s}"),
+            Error::Connection(e) => write!(f, "{e}"),
         }
     }
 }

@@ -310,7 +310,8 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
     /// waiting. Keep calling [`recv`](WebSocket::recv) (messages still arrive until the
     /// peer's Close) until it returns [`Error::Closed`], or use [`close`](WebSocket::close).
     pub fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.conn.close(code, reason)?;
+        let now = self.now();
+        self.conn.close(now, code, reason)?;
         // The close timer the call started needs the clock now.
         self.conn.handle_timeout(self.now());
         self.flush()
@@ -350,6 +351,7 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
                         ConnectionError::Protocol(p) => Error::Protocol(p),
                         ConnectionError::Timeout(t) => Error::Timeout(t),
                         ConnectionError::Handshake(h) => Error::Handshake(h),
+                        other => Error::Connection(other),
                     }),
                     Event::Closed(report) => {
                         let _ = self.write_out();
@@ -357,7 +359,7 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
                         self.report = Some(report.clone());
                         Err(Error::Closed(report))
                     }
-                    Event::Request(_) | Event::Connected(_) => continue,
+                    _ => continue,
                 };
                 // Pongs, Close echoes and error Closes go out before the caller sees the event.
                 let _ = self.write_out();
@@ -423,7 +425,8 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
                 self.conn.handle_eof();
             }
             Ok(n) => {
-                self.conn.handle_input(&self.buf[..n]);
+                let now = self.now();
+                self.conn.handle_input(now, &self.buf[..n]);
             }
             Err(e) => match e.kind() {
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {}
@@ -453,6 +456,7 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
                     }
                     Event::Error(ConnectionError::Timeout(t)) => error = Some(Error::Timeout(t)),
                     Event::Error(ConnectionError::Protocol(p)) => error = Some(Error::Protocol(p)),
+                    Event::Error(other) => error = Some(Error::Connection(other)),
                     Event::Closed(report) => {
                         let _ = self.write_out();
                         self.report = Some(report.clone());
@@ -470,7 +474,8 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
     pub(crate) fn decide(&mut self, decision: &crate::Decision) -> Result<(), Error> {
         match decision {
             crate::Decision::Accept(a) => {
-                self.conn.accept(a)?;
+                let now = self.now();
+                self.conn.accept(now, a)?;
                 self.subprotocol = a.subprotocol.clone();
                 self.conn.handle_timeout(self.now());
                 self.flush()

@@ -257,7 +257,7 @@ where
         &mut self.conn
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         Timestamp::from_duration(Instant::now().saturating_duration_since(self.base))
     }
 
@@ -431,7 +431,7 @@ where
                     self.conn.handle_eof();
                 } else {
                     let chunk = self.read_buf.split_to(n);
-                    self.conn.handle_input_owned(chunk);
+                    self.conn.handle_input_owned(self.now(), chunk);
                     self.core_drained = false;
                 }
                 true
@@ -619,6 +619,7 @@ where
                     self.outbox.push_back(Incoming::Closed(report));
                 }
                 Event::Request(_) | Event::Connected(_) => {}
+                _ => {}
             }
         }
         if progress {
@@ -752,7 +753,7 @@ where
                 reason,
                 reply,
             } => {
-                let r = self.conn.close(code, &reason);
+                let r = self.conn.close(self.now(), code, &reason);
                 self.update_state();
                 if let Some(reply) = reply {
                     let _ = reply.send(r);
@@ -774,7 +775,7 @@ where
         }
         self.auto_closed = true;
         if self.conn.state() == State::Open {
-            let _ = self.conn.close(CloseCode::NORMAL, "");
+            let _ = self.conn.close(self.now(), CloseCode::NORMAL, "");
             self.update_state();
         }
         true

@@ -138,7 +138,7 @@ where
     let base = Instant::now();
     let mut conn = Connection::server(config.core, Timestamp::ZERO);
     if !prefix.is_empty() {
-        conn.handle_input(prefix);
+        conn.handle_input(Timestamp::ZERO, prefix);
     }
     let shared = Arc::new(Shared::new(peer_addr_of(&stream), config));
     let mut driver = Driver::new(stream, conn, base, shared.clone());
@@ -149,9 +149,9 @@ where
     };
     match decide(&request) {
         Decision::Accept(accept) => {
-            if let Err(e) = driver.conn_mut().accept(&accept) {
-                // Answer 500 rather than leave the client hanging.
-                let _ = driver.conn_mut().reject(500, &[], b"");
+            let now = driver.now();
+            if let Err(e) = driver.conn_mut().accept(now, &accept) {
+                // The core answered 500.
                 driver.finish_closed().await;
                 return Err(Error::Accept(e));
             }

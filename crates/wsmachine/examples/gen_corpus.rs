@@ -39,7 +39,7 @@ impl Pair {
             let mut moved = false;
             while let Some(b) = self.client.poll_transmit() {
                 self.to_server.extend_from_slice(&b);
-                self.server.handle_input(&b);
+                self.server.handle_input(Timestamp::ZERO, &b);
                 moved = true;
             }
             while let Some(ev) = self.server.poll_event() {
@@ -48,13 +48,15 @@ impl Pair {
                         subprotocol: req.subprotocols.first().cloned(),
                         ..Accept::default()
                     };
-                    self.server.accept(&accept).expect("accept");
+                    self.server
+                        .accept(Timestamp::ZERO, &accept)
+                        .expect("accept");
                     self.response_len = self.server.pending_transmit();
                 }
             }
             while let Some(b) = self.server.poll_transmit() {
                 self.to_client.extend_from_slice(&b);
-                self.client.handle_input(&b);
+                self.client.handle_input(Timestamp::ZERO, &b);
                 moved = true;
             }
             while self.client.poll_event().is_some() {}
@@ -106,7 +108,9 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             s.send_binary(Bytes::from(vec![7u8; 300])).unwrap();
             c.ping(Bytes::from_static(b"are you there")).unwrap();
             p.pump();
-            p.client.close(CloseCode::NORMAL, "done").unwrap();
+            p.client
+                .close(Timestamp::ZERO, CloseCode::NORMAL, "done")
+                .unwrap();
         }
         1 => {
             c.send_text("x".repeat(180)).unwrap();
@@ -128,7 +132,9 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             s.send_fragment(MessageKind::Binary, Bytes::from_static(b"def"), true)
                 .unwrap();
             p.pump();
-            p.server.close(CloseCode(4000), "server going").unwrap();
+            p.server
+                .close(Timestamp::ZERO, CloseCode(4000), "server going")
+                .unwrap();
         }
         2 => {
             c.send_text("ünïcödé ✓ 日本語 🎉").unwrap();
@@ -138,7 +144,9 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             // Keepalive: silence, then pings from both timers.
             p.tick(Duration::from_secs(31));
             p.tick(Duration::from_secs(1));
-            p.client.close(CloseCode::GOING_AWAY, "").unwrap();
+            p.client
+                .close(Timestamp::ZERO, CloseCode::GOING_AWAY, "")
+                .unwrap();
         }
         _ => {
             for i in 0..5 {
@@ -147,7 +155,9 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             }
             c.ping(Bytes::new()).unwrap();
             p.pump();
-            p.server.close(CloseCode::POLICY, "policy").unwrap();
+            p.server
+                .close(Timestamp::ZERO, CloseCode::POLICY, "policy")
+                .unwrap();
         }
     }
     p.pump();

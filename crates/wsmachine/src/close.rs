@@ -73,6 +73,7 @@ pub struct CloseFrame {
 
 /// Why a Close payload was refused; all map to close code 1002 except bad UTF-8 (1007).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClosePayloadError {
     /// A 1-byte payload: a code needs two.
     OneByte,

@@ -6,6 +6,7 @@ use crate::handshake::HandshakeLimits;
 
 /// How received data messages are handed to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ReceiveMode {
     /// Whole messages ([`Event::Message`](crate::Event::Message)): memory up to
     /// `max_message_size` per connection.
@@ -25,6 +26,8 @@ pub enum ReceiveMode {
 /// | `max_message_size` | 64 MiB | fail with 1009 at the frame header that would pass it |
 /// | `max_fragments` | 131,072 | fail with 1008 |
 /// | `max_send_queue` | 64 MiB | the send returns [`SendError::QueueFull`](crate::SendError::QueueFull) |
+/// | `max_pong_backlog` | 16 KiB | the oldest unwritten pongs are dropped (RFC 6455 5.5.3) |
+/// | `input_high_water` | 64 KiB | [`wants_input`](crate::Connection::wants_input) turns false |
 ///
 /// The defaults let through a 16 MiB message in one frame and a 4 MiB message sent as 64-byte
 /// fragments (65,536 frames).
@@ -37,8 +40,17 @@ pub struct Limits {
     /// Most frames in one received message.
     pub max_fragments: u64,
     /// Most bytes of data frames queued for sending and not yet written. Control frames
-    /// (at most one pong, one ping, one close) are outside it.
+    /// (pongs up to `max_pong_backlog`, one ping, one close) are outside it.
     pub max_send_queue: usize,
+    /// Most bytes of pong frames queued and not yet written. Every ping is answered, in
+    /// order, while the pongs fit; past this, the oldest unstarted pongs are dropped, so
+    /// only the latest pings are answered (RFC 6455 5.5.3), and a ping flood from a peer
+    /// that does not read cannot grow memory.
+    pub max_pong_backlog: usize,
+    /// Input buffered and not yet parsed, beyond what the frame being received still needs,
+    /// above which [`Connection::wants_input`](crate::Connection::wants_input) asks the caller
+    /// to stop reading until events are drained.
+    pub input_high_water: usize,
     /// Caps on the opening handshake's headers.
     pub handshake: HandshakeLimits,
 }
@@ -50,6 +62,8 @@ impl Default for Limits {
             max_message_size: 64 << 20,
             max_fragments: 1 << 17,
             max_send_queue: 64 << 20,
+            max_pong_backlog: 16 << 10,
+            input_high_water: 64 << 10,
             handshake: HandshakeLimits::default(),
         }
     }
@@ -61,10 +75,11 @@ impl Default for Limits {
 /// | timer | default | what happens |
 /// |---|---|---|
 /// | `handshake_timeout` | 10 s | the opening handshake did not finish: error event, then Closed (1006) |
-/// | `ping_interval` | 30 s | after this long with nothing received, send a keepalive ping |
-/// | `pong_timeout` | 30 s | nothing received this long after a keepalive ping: the peer is dead; error event, then Closed (1006) |
+/// | `ping_interval` | 30 s | this long after the last byte received, send a keepalive ping |
+/// | `pong_timeout` | 30 s | nothing received this long after that ping: the peer is dead; error event, then Closed (1006). A silent peer is found `ping_interval + pong_timeout` after its last byte |
 /// | `close_timeout` | 10 s | our Close got no answer (or, for a client, the server did not end TCP): Closed |
 /// | `idle_timeout` | off | no data message either way for this long (fires between 1x and 2x of it): start a close with 1001 |
+/// | `drain_timeout` | 2 s | after we fail a connection, read and discard the peer's input this long at most (or until its EOF), so that closing the socket with unread input does not reset it and destroy our Close frame |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timers {
     /// Deadline for the opening handshake.
@@ -77,6 +92,8 @@ pub struct Timers {
     pub close_timeout: Option<Duration>,
     /// Close the connection after this long without data messages.
     pub idle_timeout: Option<Duration>,
+    /// How long to drain the peer's input after failing the connection.
+    pub drain_timeout: Option<Duration>,
 }
 
 impl Default for Timers {
@@ -87,6 +104,7 @@ impl Default for Timers {
             pong_timeout: Some(Duration::from_secs(30)),
             close_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
+            drain_timeout: Some(Duration::from_secs(2)),
         }
     }
 }

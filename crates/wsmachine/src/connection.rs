@@ -75,6 +75,21 @@ pub struct Connection {
     pub(crate) sending: Option<(MessageKind, Utf8Validator)>,
 }
 
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("close_sent", &self.close_sent)
+            .field("close_received", &self.close_received)
+            .field("transport", &self.transport)
+            .field("buffered_input", &self.rx.buf.len())
+            .field("pending_transmit", &self.tx.total_bytes())
+            .field("next_timeout", &self.poll_timeout())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Connection {
     fn build(
         role: Role,
@@ -200,34 +215,62 @@ impl Connection {
         self.close_received.as_ref()
     }
 
-    /// Whether the caller should now close the transport: the connection is closed and
-    /// everything queued has been written (or the transport is dead).
+    /// Whether the caller should now close the transport: the connection is closed,
+    /// everything queued has been written (or the transport is dead), and the drain after a
+    /// failure is over. Once closed and written, a caller may shut down its write side
+    /// before this turns true.
     pub fn should_close_transport(&self) -> bool {
-        self.is_closed() && self.tx.total_bytes() == 0
+        self.is_closed() && self.tx.total_bytes() == 0 && self.timers.drain.is_none()
+    }
+
+    /// Whether the caller should read from the transport now: the backpressure signal for
+    /// input. False while a server waits for its [`Decision`](crate::Decision), while more
+    /// than [`Limits::input_high_water`](crate::Limits::input_high_water) bytes beyond the
+    /// frame being received wait to be parsed (drain [`poll_event`](Self::poll_event)),
+    /// while the unwritten output is over half of
+    /// [`Limits::max_send_queue`](crate::Limits::max_send_queue) (the peer is not reading
+    /// what we send), and once no more input is useful. True while draining the peer after a
+    /// failure (the input is then discarded). Memory per connection therefore stays under
+    /// `max(input_high_water + max_frame_size)` of input plus `max_message_size` being
+    /// assembled plus `max_send_queue + max_pong_backlog` of output.
+    pub fn wants_input(&self) -> bool {
+        if self.is_closed() {
+            return self.timers.drain.is_some();
+        }
+        if !self.accepts_input() || matches!(self.phase, Phase::AwaitingDecision(_)) {
+            return false;
+        }
+        let output_backlog = self.tx.total_bytes() > self.config.limits.max_send_queue / 2;
+        !output_backlog && self.rx.unclaimed() <= self.config.limits.input_high_water
     }
 
     // ----- inputs -----
 
-    /// Feeds bytes read from the transport. They are copied into the receive buffer and
-    /// parsed as events are polled. Returns the state; after close the bytes are dropped.
+    /// Feeds bytes read from the transport at time `now`. They are copied into the receive
+    /// buffer and parsed as events are polled; any byte counts as a sign of life for the
+    /// keepalive. Returns the state; after close the bytes are dropped.
     ///
     /// Memory: the limits apply as `poll_event` parses, so drain events until `None` before
-    /// feeding more. Bytes fed without polling, or while a server waits for your
+    /// feeding more, and read only while [`wants_input`](Self::wants_input) says so. Bytes
+    /// fed without polling, or while a server waits for your
     /// [`Decision`](crate::Decision) on a request, are held until then. Cost: one copy of
     /// `bytes` (use [`handle_input_owned`](Self::handle_input_owned) to avoid it).
-    pub fn handle_input(&mut self, bytes: &[u8]) -> State {
-        if self.accepts_input() {
+    pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> State {
+        self.timers.tick(now);
+        if self.accepts_input() && !bytes.is_empty() {
             self.rx.buf.extend_from_slice(bytes);
-            self.timers.note_rx(!bytes.is_empty());
+            self.timers.note_rx();
         }
         self.state()
     }
 
-    /// Feeds an owned buffer read from the transport. When nothing is buffered it is taken
-    /// as the receive buffer without a copy, and messages are split from it without copying.
-    pub fn handle_input_owned(&mut self, bytes: BytesMut) -> State {
-        if self.accepts_input() {
-            self.timers.note_rx(!bytes.is_empty());
+    /// Feeds an owned buffer read from the transport at time `now`. When nothing is
+    /// buffered it is taken as the receive buffer without a copy, and messages are split
+    /// from it without copying; contiguous reads split off one buffer are joined in place.
+    pub fn handle_input_owned(&mut self, now: Timestamp, bytes: BytesMut) -> State {
+        self.timers.tick(now);
+        if self.accepts_input() && !bytes.is_empty() {
+            self.timers.note_rx();
             if self.rx.buf.is_empty() {
                 self.rx.buf = bytes;
             } else {
@@ -262,7 +305,10 @@ impl Connection {
     }
 
     fn end_transport(&mut self, how: TransportEnd) -> State {
-        if !self.is_closed() && self.transport.is_none() {
+        if self.is_closed() {
+            // Nothing more to drain from a peer that is gone.
+            self.timers.drain = None;
+        } else if self.transport.is_none() {
             self.transport = Some(how);
         }
         self.state()
@@ -314,8 +360,9 @@ impl Connection {
         n
     }
 
-    /// Pongs queued and not fully written: at most one waiting plus one being written,
-    /// however many pings arrive.
+    /// Pongs queued and not fully written. Their unstarted bytes stay within
+    /// [`Limits::max_pong_backlog`](crate::Limits::max_pong_backlog), however many pings
+    /// arrive.
     pub fn pending_pongs(&self) -> usize {
         self.tx.pong_queued()
     }
@@ -336,15 +383,28 @@ impl Connection {
 
     // ----- handshake decisions (server) -----
 
-    /// Accepts the pending upgrade request with the chosen subprotocol, extensions and extra
-    /// headers; queues the 101 response and opens the connection.
-    pub fn accept(&mut self, accept: &Accept) -> Result<(), AcceptError> {
+    /// Accepts the pending upgrade request at time `now` with the chosen subprotocol,
+    /// extensions and extra headers; queues the 101 response, opens the connection and
+    /// starts its timers.
+    ///
+    /// If `accept` is invalid for the request (a subprotocol the client did not offer, a
+    /// bad header), the connection answers `500 Internal Server Error` and closes, and the
+    /// error is returned: every caller gets the same response on the wire.
+    pub fn accept(&mut self, now: Timestamp, accept: &Accept) -> Result<(), AcceptError> {
+        self.timers.tick(now);
         let Phase::AwaitingDecision(req) = &self.phase else {
             return Err(AcceptError::NoPendingRequest);
         };
-        let response = req
-            .accept_response(accept)
-            .map_err(AcceptError::Handshake)?;
+        let response = match req.accept_response(accept) {
+            Ok(r) => r,
+            Err(e) => {
+                let body = b"invalid accept options";
+                self.tx
+                    .push_handshake(Bytes::from(reject_response(500, &[], body)));
+                self.finish(Closer::Us);
+                return Err(AcceptError::Handshake(e));
+            }
+        };
         self.tx.push_handshake(Bytes::from(response));
         self.phase = Phase::Open;
         self.timers.handshake = None;
@@ -352,11 +412,11 @@ impl Connection {
         Ok(())
     }
 
-    /// Applies a [`Decision`] to the pending upgrade request: [`accept`](Connection::accept)
-    /// or [`reject`](Connection::reject).
-    pub fn decide(&mut self, decision: &Decision) -> Result<(), AcceptError> {
+    /// Applies a [`Decision`] to the pending upgrade request at time `now`:
+    /// [`accept`](Connection::accept) or [`reject`](Connection::reject).
+    pub fn decide(&mut self, now: Timestamp, decision: &Decision) -> Result<(), AcceptError> {
         match decision {
-            Decision::Accept(accept) => self.accept(accept),
+            Decision::Accept(accept) => self.accept(now, accept),
             Decision::Reject {
                 status,
                 headers,
@@ -497,8 +557,9 @@ impl Connection {
         self.send_control(OpCode::Ping, payload, FrameKind::Ping)
     }
 
-    /// Queues a pong (at most 125 bytes) ahead of queued data; it replaces a pong not yet
-    /// started.
+    /// Queues a pong (at most 125 bytes) ahead of queued data, behind other pongs; past
+    /// [`Limits::max_pong_backlog`](crate::Limits::max_pong_backlog) the oldest unstarted
+    /// pongs are dropped.
     pub fn pong(&mut self, payload: Bytes) -> Result<(), SendError> {
         self.send_control(OpCode::Pong, payload, FrameKind::Pong)
     }
@@ -514,17 +575,25 @@ impl Connection {
             return Err(SendError::ControlTooLong(payload.len()));
         }
         let frame = self.tx.encoder.encode(true, opcode, payload, kind);
-        self.tx.push_urgent(frame);
+        if kind == FrameKind::Pong {
+            self.tx
+                .push_pong(frame, self.config.limits.max_pong_backlog);
+        } else {
+            self.tx.push_urgent(frame);
+        }
         Ok(())
     }
 
-    /// Starts the close handshake: queues a Close after the data already queued. Further
-    /// sends fail with [`SendError::Closing`]; incoming messages are still delivered until
-    /// the peer's Close. The close timer starts at the next
-    /// [`handle_timeout`](Connection::handle_timeout): until then
-    /// [`poll_timeout`](Connection::poll_timeout) returns the last known time, so a driver
-    /// that sleeps until `poll_timeout()` calls it at once.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    /// Starts the close handshake at time `now`: queues a Close after the data already
+    /// queued and starts the close timer. Further sends fail with [`SendError::Closing`];
+    /// incoming messages are still delivered until the peer's Close.
+    pub fn close(
+        &mut self,
+        now: Timestamp,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        self.timers.tick(now);
         self.check_can_send()?;
         if !code.is_sendable() {
             return Err(SendError::InvalidCloseCode(code.0));
@@ -532,32 +601,21 @@ impl Connection {
         if reason.len() > MAX_REASON_LEN {
             return Err(SendError::ReasonTooLong(reason.len()));
         }
-        self.queue_close(
-            CloseFrame {
-                code,
-                reason: reason.to_string(),
-            },
-            false,
-        );
+        self.queue_close(CloseFrame {
+            code,
+            reason: reason.to_string(),
+        });
         Ok(())
     }
 
-    /// Queues our Close (ordinary: after data; failing: ahead of data, dropping unstarted
-    /// data) and starts the close timer.
-    pub(crate) fn queue_close(&mut self, frame: CloseFrame, failing: bool) {
+    /// Queues our Close after the data already queued (a failure too: what the application
+    /// sent before it, such as a reply to the last message delivered, is not lost) and
+    /// starts the close timer.
+    pub(crate) fn queue_close(&mut self, frame: CloseFrame) {
         if self.close_sent.is_some() {
             return;
         }
-        if failing {
-            let out = self
-                .tx
-                .encoder
-                .encode(true, OpCode::Close, frame.encode(), FrameKind::Close);
-            self.tx.drop_unstarted_data();
-            self.tx.push_urgent(out);
-        } else {
-            self.tx.push_data_frame(true, OpCode::Close, frame.encode());
-        }
+        self.tx.push_data_frame(true, OpCode::Close, frame.encode());
         self.close_sent = Some(frame);
         self.sending = None;
         self.timers.arm_close(self.config.timers.close_timeout);
@@ -594,8 +652,17 @@ impl Connection {
             code: error.close_code(),
             reason: error.reason().to_string(),
         };
-        self.queue_close(frame, true);
+        self.queue_close(frame);
         self.finish(Closer::Us);
+        // The peer may still be sending: read and discard its input for a while, so that
+        // closing the socket with unread bytes does not reset it before our Close is read.
+        if self.transport.is_none() {
+            self.timers.drain = self
+                .config
+                .timers
+                .drain_timeout
+                .map(|d| self.timers.now() + d);
+        }
     }
 
     /// The handshake failed: error event; a server queues the HTTP error response.
@@ -621,6 +688,7 @@ impl Connection {
 
 /// Why [`Connection::accept`] or [`Connection::reject`] refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AcceptError {
     /// No request awaits a decision (not a server, not yet received, or already decided).
     NoPendingRequest,

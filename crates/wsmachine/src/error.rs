@@ -10,6 +10,7 @@ use crate::handshake::HandshakeError;
 /// The peer broke RFC 6455 or one of our limits. The connection was failed: a Close with
 /// [`close_code`](ProtocolError::close_code) was queued and no further input is processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// RSV bits set with no extension that uses them (1002).
     ReservedBits(u8),
@@ -105,6 +106,7 @@ impl fmt::Display for ProtocolError {
 
 /// A timer that expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Timeout {
     /// The opening handshake took too long.
     Handshake,
@@ -116,9 +118,21 @@ pub enum Timeout {
     Idle,
 }
 
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timeout::Handshake => "the opening handshake timed out",
+            Timeout::Keepalive => "keepalive: no sign of life from the peer after a ping",
+            Timeout::Close => "the close handshake timed out",
+            Timeout::Idle => "idle timeout: no data messages",
+        })
+    }
+}
+
 /// Why a connection ended abnormally, reported in [`Event::Error`](crate::Event::Error) just
 /// before [`Event::Closed`](crate::Event::Closed).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConnectionError {
     /// The peer misbehaved.
     Protocol(ProtocolError),
@@ -133,13 +147,14 @@ impl fmt::Display for ConnectionError {
         match self {
             ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectionError::Handshake(e) => write!(f, "handshake failed: {e}"),
-            ConnectionError::Timeout(t) => write!(f, "{t:?} timeout"),
+            ConnectionError::Timeout(t) => write!(f, "{t}"),
         }
     }
 }
 
 /// A send or close the connection refused. Nothing was queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
     /// The opening handshake has not finished.
     NotOpen,
@@ -204,6 +219,16 @@ impl fmt::Display for SendError {
 #[cfg(feature = "std")]
 impl std::error::Error for ProtocolError {}
 #[cfg(feature = "std")]
-impl std::error::Error for ConnectionError {}
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectionError::Protocol(e) => Some(e),
+            ConnectionError::Handshake(e) => Some(e),
+            ConnectionError::Timeout(e) => Some(e),
+        }
+    }
+}
+#[cfg(feature = "std")]
+impl std::error::Error for Timeout {}
 #[cfg(feature = "std")]
 impl std::error::Error for SendError {}

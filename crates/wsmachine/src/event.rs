@@ -11,6 +11,7 @@ use crate::message::{Fragment, Message};
 
 /// Something that happened on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// Server: a valid upgrade request arrived. Decide with
     /// [`accept`](crate::Connection::accept) or [`reject`](crate::Connection::reject);
@@ -39,6 +40,7 @@ pub enum Event {
 
 /// Who ended the transport (TCP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Closer {
     /// We did, or should now: after the close handshake (server), a failure or a timeout.
     Us,
@@ -48,6 +50,7 @@ pub enum Closer {
 
 /// How the transport ended, as the caller reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportEnd {
     /// The peer sent EOF.
     Eof,

@@ -75,6 +75,7 @@ pub struct FrameHeader {
 
 /// Why a header could not be decoded. Each maps to close code 1002.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// An opcode the RFC reserves.
     ReservedOpcode(u8),

@@ -28,6 +28,8 @@ mod error;
 mod event;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod mask;
 mod message;
 pub mod random;

@@ -81,6 +81,15 @@ impl Receiver {
         }
     }
 
+    /// Buffered bytes beyond what the frame being received still needs.
+    pub(crate) fn unclaimed(&self) -> usize {
+        let claimed = self
+            .frame
+            .as_ref()
+            .map_or(0, |f| usize::try_from(f.remaining).unwrap_or(usize::MAX));
+        self.buf.len().saturating_sub(claimed)
+    }
+
     /// Drops all buffered input and partial state.
     pub(crate) fn clear(&mut self) {
         self.buf = BytesMut::new();
@@ -448,7 +457,7 @@ impl Connection {
                         payload.clone(),
                         FrameKind::Pong,
                     );
-                    self.tx.push_urgent(pong);
+                    self.tx.push_pong(pong, self.config.limits.max_pong_backlog);
                 }
                 self.events.push_back(Event::Ping(payload));
             }
@@ -470,13 +479,10 @@ impl Connection {
         self.events.push_back(Event::CloseReceived(frame.clone()));
         self.rx.clear();
         // Echo the code we received (RFC 6455 5.5.1), unless we already sent a Close.
-        self.queue_close(
-            CloseFrame {
-                code: frame.code,
-                reason: alloc::string::String::new(),
-            },
-            false,
-        );
+        self.queue_close(CloseFrame {
+            code: frame.code,
+            reason: alloc::string::String::new(),
+        });
         match self.role {
             // The server ends TCP first (RFC 6455 7.1.1) once its Close is written.
             Role::Server => self.finish(Closer::Us),
@@ -515,7 +521,7 @@ mod tests {
         input.extend(masked_frame(0x81, &[b'z'; 500]));
         let buf = BytesMut::from(&input[..]);
         let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        s.handle_input_owned(buf);
+        s.handle_input_owned(Timestamp::ZERO, buf);
         let inside = |m: &Message| range.contains(&(m.payload().as_ptr() as usize));
         let Some(Event::Message(a)) = s.poll_event() else {
             panic!()
@@ -545,7 +551,7 @@ mod tests {
         let base = reader.as_ptr() as usize;
         for part in input.chunks(700) {
             reader.extend_from_slice(part);
-            s.handle_input_owned(reader.split());
+            s.handle_input_owned(Timestamp::ZERO, reader.split());
         }
         let Some(Event::Message(m)) = s.poll_event() else {
             panic!()

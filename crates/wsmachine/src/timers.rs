@@ -1,11 +1,12 @@
-//! Deadlines on the caller's clock: handshake, keepalive ping and pong, close, idle.
+//! Deadlines on the caller's clock: handshake, keepalive ping and pong, close, idle, and the
+//! drain after a failure.
 //!
-//! The core learns the time only from constructors and
-//! [`handle_timeout`](crate::Connection::handle_timeout). A timer started between those
-//! (a Close queued by a send call) is *pending*: [`poll_timeout`](crate::Connection::poll_timeout)
-//! reports the last known time for it, so the caller calls `handle_timeout` at once, which
-//! arms it from the real time. Liveness and activity are flags set by input and sends and
-//! examined when a deadline passes, so no clock is needed on the hot path.
+//! The time comes in with every input that can start or move a timer (the constructors,
+//! [`handle_input`](crate::Connection::handle_input), [`accept`](crate::Connection::accept),
+//! [`close`](crate::Connection::close) and [`handle_timeout`](crate::Connection::handle_timeout)),
+//! so every deadline is armed when it is set and [`poll_timeout`](crate::Connection::poll_timeout)
+//! never reports one that is not. Events parsed later by `poll_event` use the time of the
+//! input that brought their bytes.
 
 use core::time::Duration;
 
@@ -19,32 +20,24 @@ use crate::frame::OpCode;
 use crate::time::Timestamp;
 use crate::transmit::FrameKind;
 
-/// A deadline that is either set or waiting for the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Deadline {
-    At(Timestamp),
-    /// Arm at the next `handle_timeout(now)` as `now + duration`.
-    Pending(Duration),
+/// The keepalive: the time of the last byte received and, once a ping went out for silence,
+/// when it went.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keepalive {
+    last_rx: Timestamp,
+    ping_sent: Option<Timestamp>,
 }
 
-/// What the keepalive timer waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Keepalive {
-    /// Time to ping if nothing arrived.
-    Ping,
-    /// A ping went out; the peer must show life by then.
-    Pong,
-}
-
+#[derive(Debug)]
 pub(crate) struct TimerSet {
     /// The latest time the caller told us.
     now: Timestamp,
     pub(crate) handshake: Option<Timestamp>,
-    keepalive: Option<(Keepalive, Deadline)>,
-    close: Option<Deadline>,
-    idle: Option<Deadline>,
-    /// Bytes arrived since the keepalive deadline was set.
-    rx_seen: bool,
+    keepalive: Option<Keepalive>,
+    close: Option<Timestamp>,
+    idle: Option<Timestamp>,
+    /// After we failed the connection: read and discard the peer's input until then.
+    pub(crate) drain: Option<Timestamp>,
     /// A data message went either way since the idle deadline was set.
     data_seen: bool,
     pings_sent: u64,
@@ -58,26 +51,43 @@ impl TimerSet {
             keepalive: None,
             close: None,
             idle: None,
-            rx_seen: false,
+            drain: None,
             data_seen: false,
             pings_sent: 0,
         }
     }
 
-    pub(crate) fn note_rx(&mut self, any: bool) {
-        self.rx_seen |= any;
+    /// The caller's time; it never goes backwards.
+    pub(crate) fn tick(&mut self, now: Timestamp) -> Timestamp {
+        if now > self.now {
+            self.now = now;
+        }
+        self.now
+    }
+
+    /// The latest time the caller gave.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Bytes arrived (at the last time given): the peer is alive.
+    pub(crate) fn note_rx(&mut self) {
+        if let Some(k) = self.keepalive.as_mut() {
+            k.last_rx = self.now;
+            k.ping_sent = None;
+        }
     }
 
     pub(crate) fn note_data(&mut self) {
         self.data_seen = true;
     }
 
-    /// Starts the close timer unless it is running (a second start, e.g. a client that got
-    /// the server's Close after sending its own, restarts it).
+    /// Starts (or restarts) the close timer from the last time given.
     pub(crate) fn arm_close(&mut self, timeout: Option<Duration>) {
-        self.close = timeout.map(Deadline::Pending);
+        self.close = timeout.map(|d| self.now + d);
     }
 
+    /// Stops every timer but the drain.
     pub(crate) fn clear(&mut self) {
         self.handshake = None;
         self.keepalive = None;
@@ -85,73 +95,56 @@ impl TimerSet {
         self.idle = None;
     }
 
-    fn resolve(&self, d: Deadline) -> Timestamp {
-        match d {
-            Deadline::At(t) => t,
-            Deadline::Pending(_) => self.now,
-        }
-    }
-
-    fn arm(now: Timestamp, d: &mut Deadline) {
-        if let Deadline::Pending(dur) = *d {
-            *d = Deadline::At(now + dur);
-        }
-    }
-
-    fn due(now: Timestamp, d: Option<Deadline>) -> bool {
-        matches!(d, Some(Deadline::At(t)) if now >= t)
+    fn keepalive_deadline(&self, interval: Duration, pong: Option<Duration>) -> Option<Timestamp> {
+        let k = self.keepalive?;
+        Some(match (k.ping_sent, pong) {
+            (Some(sent), Some(p)) => sent + p,
+            _ => k.last_rx + interval,
+        })
     }
 }
 
 impl Connection {
+    /// Starts the keepalive and idle timers when the connection opens (at the last time
+    /// given): the first keepalive ping is due `ping_interval` after it.
     pub(crate) fn start_open_timers(&mut self) {
         let t = self.config.timers;
-        self.timers.keepalive = t
-            .ping_interval
-            .map(|d| (Keepalive::Ping, Deadline::Pending(d)));
-        self.timers.idle = t.idle_timeout.map(Deadline::Pending);
+        let now = self.timers.now;
+        self.timers.keepalive = t.ping_interval.map(|_| Keepalive {
+            last_rx: now,
+            ping_sent: None,
+        });
+        self.timers.idle = t.idle_timeout.map(|d| now + d);
     }
 
-    /// The next deadline, or `None` if no timer runs. It may be in the past (a timer waiting
-    /// for the clock): call [`handle_timeout`](Connection::handle_timeout) right away then.
+    /// The next deadline, or `None` if no timer runs. Sleep until it (or until input), then
+    /// call [`handle_timeout`](Connection::handle_timeout). Every deadline is armed when it
+    /// is set, so it is never earlier than the time of the input that set it.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if self.is_closed() {
-            return None;
-        }
         let t = &self.timers;
-        [
-            t.handshake,
-            t.keepalive.map(|(_, d)| t.resolve(d)),
-            t.close.map(|d| t.resolve(d)),
-            t.idle.map(|d| t.resolve(d)),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        if self.is_closed() {
+            return t.drain;
+        }
+        let cfg = self.config.timers;
+        let keepalive = cfg
+            .ping_interval
+            .and_then(|i| t.keepalive_deadline(i, cfg.pong_timeout));
+        [t.handshake, keepalive, t.close, t.idle]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Tells the connection the time; it acts on every deadline that has passed. Calling it
     /// early, late or twice is harmless. Events it causes are read with `poll_event`.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        let now = self.timers.tick(now);
         if self.is_closed() {
+            if self.timers.drain.is_some_and(|d| now >= d) {
+                self.timers.drain = None;
+            }
             return;
-        }
-        if now > self.timers.now {
-            self.timers.now = now;
-        }
-        let now = self.timers.now;
-        {
-            let t = &mut self.timers;
-            if let Some((_, d)) = t.keepalive.as_mut() {
-                TimerSet::arm(now, d);
-            }
-            if let Some(d) = t.close.as_mut() {
-                TimerSet::arm(now, d);
-            }
-            if let Some(d) = t.idle.as_mut() {
-                TimerSet::arm(now, d);
-            }
         }
         if self.timers.handshake.is_some_and(|t| now >= t) {
             self.timers.handshake = None;
@@ -160,20 +153,25 @@ impl Connection {
                 return;
             }
         }
-        if TimerSet::due(now, self.timers.close) {
+        if self.timers.close.is_some_and(|t| now >= t) {
             self.timers.close = None;
             self.close_timed_out();
             return;
         }
-        if let Some((mode, d)) = self.timers.keepalive {
-            if TimerSet::due(now, Some(d)) {
-                self.keepalive_due(mode, now);
+        let cfg = self.config.timers;
+        if let Some(interval) = cfg.ping_interval {
+            if self
+                .timers
+                .keepalive_deadline(interval, cfg.pong_timeout)
+                .is_some_and(|d| now >= d)
+            {
+                self.keepalive_due(now);
                 if self.is_closed() {
                     return;
                 }
             }
         }
-        if TimerSet::due(now, self.timers.idle) {
+        if self.timers.idle.is_some_and(|t| now >= t) {
             self.idle_due(now);
         }
     }
@@ -187,31 +185,29 @@ impl Connection {
         }
     }
 
-    fn keepalive_due(&mut self, mode: Keepalive, now: Timestamp) {
-        let cfg = self.config.timers;
-        let alive = core::mem::take(&mut self.timers.rx_seen);
-        let interval = cfg.ping_interval.unwrap_or(Duration::from_secs(30));
-        if alive {
-            self.timers.keepalive = Some((Keepalive::Ping, Deadline::At(now + interval)));
+    /// Nothing arrived for `ping_interval`: ping (once); nothing for `pong_timeout` after
+    /// that ping: the peer is dead.
+    fn keepalive_due(&mut self, now: Timestamp) {
+        let Some(k) = self.timers.keepalive.as_mut() else {
+            return;
+        };
+        if k.ping_sent.is_some() {
+            self.fail_timeout(Timeout::Keepalive);
             return;
         }
-        match mode {
-            Keepalive::Ping => {
-                if self.close_sent.is_none() && !self.tx.is_dead() {
-                    self.timers.pings_sent += 1;
-                    let payload = Bytes::copy_from_slice(&self.timers.pings_sent.to_be_bytes());
-                    let ping = self
-                        .tx
-                        .encoder
-                        .encode(true, OpCode::Ping, payload, FrameKind::Ping);
-                    self.tx.push_urgent(ping);
-                }
-                self.timers.keepalive = match cfg.pong_timeout {
-                    Some(d) => Some((Keepalive::Pong, Deadline::At(now + d))),
-                    None => Some((Keepalive::Ping, Deadline::At(now + interval))),
-                };
-            }
-            Keepalive::Pong => self.fail_timeout(Timeout::Keepalive),
+        match self.config.timers.pong_timeout {
+            Some(_) => k.ping_sent = Some(now),
+            // No pong deadline: ping every interval of silence, never fail.
+            None => k.last_rx = now,
+        }
+        if self.close_sent.is_none() && !self.tx.is_dead() {
+            self.timers.pings_sent += 1;
+            let payload = Bytes::copy_from_slice(&self.timers.pings_sent.to_be_bytes());
+            let ping = self
+                .tx
+                .encoder
+                .encode(true, OpCode::Ping, payload, FrameKind::Ping);
+            self.tx.push_urgent(ping);
         }
     }
 
@@ -221,7 +217,7 @@ impl Connection {
             return;
         };
         if core::mem::take(&mut self.timers.data_seen) {
-            self.timers.idle = Some(Deadline::At(now + dur));
+            self.timers.idle = Some(now + dur);
             return;
         }
         self.timers.idle = None;
@@ -230,13 +226,10 @@ impl Connection {
                 Timeout::Idle,
             )));
         if matches!(self.phase, Phase::Open) && self.close_sent.is_none() {
-            self.queue_close(
-                CloseFrame {
-                    code: CloseCode::GOING_AWAY,
-                    reason: "idle timeout".into(),
-                },
-                false,
-            );
+            self.queue_close(CloseFrame {
+                code: CloseCode::GOING_AWAY,
+                reason: "idle timeout".into(),
+            });
         }
     }
 }

@@ -136,8 +136,6 @@ pub(crate) enum FrameKind {
     Data,
     Ping,
     Pong,
-    /// A Close that fails the connection, sent ahead of data.
-    Close,
     /// Raw handshake bytes (no frame header).
     Handshake,
 }
@@ -202,6 +200,8 @@ pub(crate) struct Transmitter {
     data_bytes: usize,
     /// Unwritten bytes in total.
     total_bytes: usize,
+    /// Bytes of unstarted pongs in `urgent`.
+    pong_bytes: usize,
     /// The transport can no longer be written: everything is dropped.
     dead: bool,
 }
@@ -216,6 +216,7 @@ impl Transmitter {
             staging: BytesMut::new(),
             data_bytes: 0,
             total_bytes: 0,
+            pong_bytes: 0,
             dead: false,
         }
     }
@@ -308,33 +309,52 @@ impl Transmitter {
         }
     }
 
-    /// Queues a frame ahead of queued data (after the frame being written). A ping or a pong
-    /// replaces an unstarted one of its kind, so at most one of each waits.
+    /// Queues a frame ahead of queued data (after the frame being written). A ping replaces
+    /// an unstarted ping, so at most one waits.
     pub(crate) fn push_urgent(&mut self, frame: OutFrame) {
         if self.dead {
             return;
         }
-        if matches!(frame.kind, FrameKind::Ping | FrameKind::Pong) {
-            if let Some(old) = self
-                .urgent
-                .iter()
-                .position(|f| f.kind == frame.kind)
-                .and_then(|i| self.urgent.remove(i))
-            {
-                self.sub(old.remaining(), old.kind);
-            }
+        if frame.kind == FrameKind::Ping {
+            self.remove_first_unstarted(FrameKind::Ping);
         }
         self.add(frame.remaining(), frame.kind);
         self.urgent.push_back(frame);
     }
 
-    /// Drops every queued data frame that has not started (a failed connection sends nothing
-    /// more but its Close).
-    pub(crate) fn drop_unstarted_data(&mut self) {
-        self.close_staging();
-        while let Some(f) = self.data.pop_back() {
-            self.sub(f.remaining(), f.kind);
+    /// Queues a pong behind the pongs already waiting, so pings are answered in order. While
+    /// unstarted pongs would then hold more than `budget` bytes, the oldest are dropped: the
+    /// latest pings are answered (RFC 6455 5.5.3) and the backlog stays bounded.
+    pub(crate) fn push_pong(&mut self, frame: OutFrame, budget: usize) {
+        if self.dead {
+            return;
         }
+        let len = frame.remaining();
+        while self.pong_bytes.saturating_add(len) > budget {
+            if !self.remove_first_unstarted(FrameKind::Pong) {
+                break;
+            }
+        }
+        self.pong_bytes += len;
+        self.add(len, FrameKind::Pong);
+        self.urgent.push_back(frame);
+    }
+
+    /// Removes the first unstarted frame of `kind` from the urgent queue; false if none.
+    fn remove_first_unstarted(&mut self, kind: FrameKind) -> bool {
+        let Some(old) = self
+            .urgent
+            .iter()
+            .position(|f| f.kind == kind)
+            .and_then(|i| self.urgent.remove(i))
+        else {
+            return false;
+        };
+        self.sub(old.remaining(), old.kind);
+        if kind == FrameKind::Pong {
+            self.pong_bytes = self.pong_bytes.saturating_sub(old.remaining());
+        }
+        true
     }
 
     /// The transport is gone: drop everything, and ignore later pushes.
@@ -346,9 +366,16 @@ impl Transmitter {
         self.staging = BytesMut::new();
         self.data_bytes = 0;
         self.total_bytes = 0;
+        self.pong_bytes = 0;
     }
 
-    /// How many pongs are queued (an unstarted one plus at most one being written).
+    /// Bytes of pongs queued and not started (bounded by the pong budget).
+    #[cfg(test)]
+    pub(crate) fn pong_backlog(&self) -> usize {
+        self.pong_bytes
+    }
+
+    /// How many pongs are queued, including one being written.
     pub(crate) fn pong_queued(&self) -> usize {
         self.urgent
             .iter()
@@ -372,10 +399,17 @@ impl Transmitter {
     }
 
     fn next_frame(&mut self) -> Option<OutFrame> {
-        self.current
-            .take()
-            .or_else(|| self.urgent.pop_front())
-            .or_else(|| self.data.pop_front())
+        if let Some(f) = self.current.take() {
+            return Some(f);
+        }
+        if let Some(f) = self.urgent.pop_front() {
+            if f.kind == FrameKind::Pong {
+                // It is being written now: no longer part of the droppable backlog.
+                self.pong_bytes = self.pong_bytes.saturating_sub(f.remaining());
+            }
+            return Some(f);
+        }
+        self.data.pop_front()
     }
 
     /// Marks `n` bytes as written, in wire order. More than is queued is clamped.
@@ -481,19 +515,41 @@ mod tests {
         assert_eq!((t.total_bytes(), t.data_bytes()), (0, 0));
     }
 
+    fn pong(i: u32) -> OutFrame {
+        Encoder::Server.encode(
+            true,
+            OpCode::Pong,
+            Bytes::from(i.to_be_bytes().to_vec()),
+            FrameKind::Pong,
+        )
+    }
+
     #[test]
-    fn only_one_unstarted_pong_waits() {
+    fn pongs_go_out_in_order_within_the_budget_then_the_oldest_are_dropped() {
         let mut t = Transmitter::new(Encoder::Server);
-        for i in 0..1000u32 {
-            t.push_urgent(Encoder::Server.encode(
-                true,
-                OpCode::Pong,
-                Bytes::from(i.to_be_bytes().to_vec()),
-                FrameKind::Pong,
-            ));
+        for i in 0..10u32 {
+            t.push_pong(pong(i), 60);
         }
-        assert_eq!(t.pong_queued(), 1);
-        assert_eq!(collect(&t), [0x8a, 4, 0, 0, 3, 0xe7]);
+        // Ten 6-byte pongs fit in 60 bytes: all of them, in order.
+        let expect: Vec<u8> = (0..10u32)
+            .flat_map(|i| [&[0x8a, 4][..], &i.to_be_bytes()].concat())
+            .collect();
+        assert_eq!(collect(&t), expect);
+        // A flood keeps only the latest that fit.
+        for i in 10..100_000u32 {
+            t.push_pong(pong(i), 60);
+        }
+        assert_eq!(t.pong_queued(), 10);
+        assert_eq!(t.pong_backlog(), 60);
+        let expect: Vec<u8> = (99_990..100_000u32)
+            .flat_map(|i| [&[0x8a, 4][..], &i.to_be_bytes()].concat())
+            .collect();
+        assert_eq!(collect(&t), expect);
+        // A pong being written is not dropped and no longer counts against the backlog.
+        t.advance(3);
+        t.push_pong(pong(7), 60);
+        assert_eq!(&collect(&t)[..3], &expect[3..6]);
+        assert_eq!(t.pong_backlog(), 60);
     }
 
     #[test]

@@ -24,7 +24,9 @@ fn closed(events: &[Event]) -> &wsmachine::CloseReport {
 #[test]
 fn client_initiated_close_is_clean_and_the_server_ends_tcp() {
     let mut pair = Pair::new(Config::default());
-    pair.client.close(CloseCode::NORMAL, "bye").unwrap();
+    pair.client
+        .close(Timestamp::ZERO, CloseCode::NORMAL, "bye")
+        .unwrap();
     assert_eq!(pair.client.state(), State::Closing);
     assert_eq!(pair.client.send_text("late"), Err(SendError::Closing));
     pair.drive();
@@ -46,7 +48,9 @@ fn client_initiated_close_is_clean_and_the_server_ends_tcp() {
 #[test]
 fn server_initiated_close_is_echoed_and_the_server_ends_tcp() {
     let mut pair = Pair::new(Config::default());
-    pair.server.close(CloseCode(4001), "policy").unwrap();
+    pair.server
+        .close(Timestamp::ZERO, CloseCode(4001), "policy")
+        .unwrap();
     pair.drive();
     assert!(matches!(&pair.client_events[0], Event::CloseReceived(f) if f.code == CloseCode(4001)));
     let report = closed(&pair.server_events);
@@ -67,15 +71,15 @@ fn client_gives_up_on_a_server_that_keeps_tcp_open() {
     };
     let mut pair = Pair::new(config);
     pair.client.handle_timeout(ms(1000));
-    pair.server.close(CloseCode::NORMAL, "").unwrap();
+    pair.server
+        .close(Timestamp::ZERO, CloseCode::NORMAL, "")
+        .unwrap();
     pair.drive();
-    // The close timer is pending: poll_timeout asks for handle_timeout at once.
-    assert_eq!(pair.client.poll_timeout(), Some(ms(1000)));
-    pair.client.handle_timeout(ms(1500));
-    assert_eq!(pair.client.poll_timeout(), Some(ms(3500)));
-    pair.client.handle_timeout(ms(3499));
+    // The close timer started when the client read the server's Close, at its time 1000.
+    assert_eq!(pair.client.poll_timeout(), Some(ms(3000)));
+    pair.client.handle_timeout(ms(2999));
     assert!(drain(&mut pair.client).is_empty());
-    pair.client.handle_timeout(ms(3500));
+    pair.client.handle_timeout(ms(3000));
     let events = drain(&mut pair.client);
     let report = closed(&events);
     assert!(report.clean, "both Closes were exchanged");
@@ -92,12 +96,12 @@ fn close_timeout_without_an_answer_is_an_error_then_closed() {
         ..Config::default()
     };
     let mut s = server_with(config);
-    s.close(CloseCode::GOING_AWAY, "").unwrap();
+    s.close(Timestamp::ZERO, CloseCode::GOING_AWAY, "").unwrap();
     s.handle_timeout(ms(0));
     s.handle_timeout(ms(999));
     assert!(drain(&mut s).is_empty());
     // Messages still arrive while we wait for the peer's Close.
-    s.handle_input(&c2s(0x81, b"still here"));
+    s.handle_input(Timestamp::ZERO, &c2s(0x81, b"still here"));
     assert_eq!(drain(&mut s).len(), 1);
     s.handle_timeout(ms(1000));
     let events = drain(&mut s);
@@ -147,7 +151,7 @@ fn keepalive_pings_a_silent_peer_then_declares_it_dead() {
 }
 
 #[test]
-fn any_input_counts_as_life_and_defers_the_ping() {
+fn any_input_counts_as_life_and_the_ping_is_due_an_interval_after_the_last_byte() {
     let config = Config {
         timers: Timers {
             ping_interval: Some(Duration::from_secs(10)),
@@ -157,20 +161,45 @@ fn any_input_counts_as_life_and_defers_the_ping() {
         ..Config::default()
     };
     let mut s = server_with(config);
-    s.handle_timeout(ms(0));
-    s.handle_input(&c2s(0x8a, b"unsolicited pong"));
-    s.handle_timeout(ms(10_000));
-    assert!(
-        output(&mut s).is_empty(),
-        "no ping: the peer spoke during the interval"
-    );
-    s.handle_timeout(ms(20_000));
-    assert_eq!(parse_frames(&output(&mut s))[0].0, 0x89);
-    // The pong arrives: alive.
-    s.handle_input(&c2s(0x8a, &1u64.to_be_bytes()));
+    s.handle_input(ms(4_000), &c2s(0x8a, b"unsolicited pong"));
     let _ = drain(&mut s);
+    assert_eq!(s.poll_timeout(), Some(ms(14_000)));
+    s.handle_timeout(ms(13_999));
+    assert!(output(&mut s).is_empty(), "no ping before the interval");
+    s.handle_timeout(ms(14_000));
+    assert_eq!(parse_frames(&output(&mut s))[0].0, 0x89);
+    assert_eq!(s.poll_timeout(), Some(ms(19_000)));
+    // The pong arrives: alive; the next ping is an interval after it.
+    s.handle_input(ms(16_000), &c2s(0x8a, &1u64.to_be_bytes()));
+    let _ = drain(&mut s);
+    assert_eq!(s.poll_timeout(), Some(ms(26_000)));
     s.handle_timeout(ms(25_000));
     assert!(!s.is_closed());
+}
+
+/// With the default timers, a peer silent since the handshake is found dead exactly
+/// `ping_interval + pong_timeout` (60 s) after its last byte, not a window later.
+#[test]
+fn a_silent_peer_is_failed_ping_interval_plus_pong_timeout_after_its_last_byte() {
+    let mut pair = Pair::handshake(Config::default(), ms(5_000));
+    let s = &mut pair.server;
+    // The handshake's last byte reached the server at 5 s.
+    assert_eq!(s.poll_timeout(), Some(ms(35_000)));
+    s.handle_timeout(ms(35_000));
+    assert_eq!(
+        parse_frames(&output(s))[0].0,
+        0x89,
+        "a keepalive ping at 35 s"
+    );
+    s.handle_timeout(ms(64_999));
+    assert!(!s.is_closed());
+    s.handle_timeout(ms(65_000));
+    let events = drain(s);
+    assert_eq!(
+        events[0],
+        Event::Error(ConnectionError::Timeout(Timeout::Keepalive))
+    );
+    assert!(s.is_closed());
 }
 
 #[test]
@@ -184,7 +213,7 @@ fn handshake_timeout_closes_a_slow_loris_server_connection() {
     };
     let mut s = wsmachine::Connection::server(config, ms(100));
     assert_eq!(s.poll_timeout(), Some(ms(3100)));
-    s.handle_input(b"GET / HT");
+    s.handle_input(Timestamp::ZERO, b"GET / HT");
     let _ = drain(&mut s);
     s.handle_timeout(ms(3100));
     let events = drain(&mut s);
@@ -207,7 +236,7 @@ fn idle_timeout_starts_a_going_away_close() {
     };
     let mut s = server_with(config);
     s.handle_timeout(ms(0));
-    s.handle_input(&c2s(0x82, b"activity"));
+    s.handle_input(Timestamp::ZERO, &c2s(0x82, b"activity"));
     let _ = drain(&mut s);
     s.handle_timeout(ms(60_000));
     assert!(
@@ -228,7 +257,7 @@ fn idle_timeout_starts_a_going_away_close() {
 #[test]
 fn eof_after_our_close_before_theirs_is_unclean() {
     let mut s = server();
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(Timestamp::ZERO, CloseCode::NORMAL, "").unwrap();
     s.handle_eof();
     let events = drain(&mut s);
     let report = closed(&events);
@@ -247,13 +276,16 @@ fn reset_drops_queued_output_and_later_calls_are_no_ops() {
     assert!(!closed(&events).clean);
     assert_eq!(s.pending_transmit(), 0);
     for _ in 0..3 {
-        s.handle_input(b"x");
+        s.handle_input(Timestamp::ZERO, b"x");
         s.handle_eof();
         s.handle_reset();
         s.handle_write_closed();
         s.handle_timeout(ms(1 << 40));
         assert!(s.poll_event().is_none());
-        assert_eq!(s.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+        assert_eq!(
+            s.close(Timestamp::ZERO, CloseCode::NORMAL, ""),
+            Err(SendError::Closed)
+        );
         assert_eq!(s.ping(Bytes::new()), Err(SendError::Closed));
     }
 }
@@ -264,7 +296,7 @@ fn messages_received_before_eof_are_all_delivered() {
     let mut input = c2s(0x81, b"one");
     input.extend(c2s(0x82, b"two"));
     input.extend(&c2s(0x81, b"three")[..4]);
-    s.handle_input(&input);
+    s.handle_input(Timestamp::ZERO, &input);
     s.handle_eof();
     let events = drain(&mut s);
     assert_eq!(events.len(), 3);
@@ -282,9 +314,9 @@ fn control_frames_go_out_between_fragments_of_a_large_message() {
     let mut s = server_with(config);
     s.send_binary(vec![9u8; 10_000]).unwrap();
     s.advance_transmit(500); // the first frame is being written
-    s.handle_input(&c2s(0x89, b"ping"));
+    s.handle_input(Timestamp::ZERO, &c2s(0x89, b"ping"));
     let _ = drain(&mut s);
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(Timestamp::ZERO, CloseCode::NORMAL, "").unwrap();
     let mut rest = vec![0u8; 0];
     // Reassemble what was "written" plus the rest.
     let mut full = Vec::new();
@@ -329,7 +361,7 @@ fn send_queue_limit_is_a_visible_backpressure_signal() {
         Err(SendError::QueueFull { .. })
     ));
     // Control frames still go: a pong to a ping.
-    s.handle_input(&c2s(0x89, b""));
+    s.handle_input(Timestamp::ZERO, &c2s(0x89, b""));
     let _ = drain(&mut s);
     assert_eq!(s.pending_pongs(), 1);
     s.advance_transmit(s.pending_transmit());
@@ -341,11 +373,11 @@ fn send_queue_limit_is_a_visible_backpressure_signal() {
 fn api_misuse_is_a_typed_error() {
     let mut s = server();
     assert_eq!(
-        s.close(CloseCode(1005), ""),
+        s.close(Timestamp::ZERO, CloseCode(1005), ""),
         Err(SendError::InvalidCloseCode(1005))
     );
     assert_eq!(
-        s.close(CloseCode::NORMAL, &"x".repeat(124)),
+        s.close(Timestamp::ZERO, CloseCode::NORMAL, &"x".repeat(124)),
         Err(SendError::ReasonTooLong(124))
     );
     assert_eq!(

@@ -63,8 +63,8 @@ fn client_pong_does_not_overtake_the_unwritten_request() {
     let (mut conn, both) = client_with_offer();
     let request_len = conn.pending_transmit();
     let request = queued(&conn);
-    conn.handle_input(&both[request_len..]);
-    conn.handle_input(b"\x89\x00");
+    conn.handle_input(Timestamp::ZERO, &both[request_len..]);
+    conn.handle_input(Timestamp::ZERO, b"\x89\x00");
     let evs = drain_events(&mut conn);
     assert!(matches!(evs.first(), Some(Event::Connected(_))), "{evs:?}");
     assert!(matches!(evs.get(1), Some(Event::Ping(_))), "{evs:?}");
@@ -92,12 +92,12 @@ const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: web
 #[test]
 fn server_pong_does_not_overtake_the_unwritten_101() {
     let mut conn = Connection::server(Config::default(), Timestamp::ZERO);
-    conn.handle_input(REQUEST);
+    conn.handle_input(Timestamp::ZERO, REQUEST);
     // A masked, empty ping pipelined after the request.
-    conn.handle_input(b"\x89\x80\x01\x02\x03\x04");
+    conn.handle_input(Timestamp::ZERO, b"\x89\x80\x01\x02\x03\x04");
     let evs = drain_events(&mut conn);
     assert!(matches!(evs.as_slice(), [Event::Request(_)]), "{evs:?}");
-    conn.accept(&Default::default()).unwrap();
+    conn.accept(Timestamp::ZERO, &Default::default()).unwrap();
     let evs = drain_events(&mut conn);
     assert!(matches!(evs.as_slice(), [Event::Ping(_)]), "{evs:?}");
     let out = queued(&conn);
@@ -117,12 +117,12 @@ fn server_pong_does_not_overtake_the_unwritten_101() {
 #[test]
 fn server_failing_close_keeps_the_unwritten_101() {
     let mut conn = Connection::server(Config::default(), Timestamp::ZERO);
-    conn.handle_input(REQUEST);
+    conn.handle_input(Timestamp::ZERO, REQUEST);
     // An unmasked frame from a client: 1002.
-    conn.handle_input(b"\x81\x02hi");
+    conn.handle_input(Timestamp::ZERO, b"\x81\x02hi");
     let evs = drain_events(&mut conn);
     assert!(matches!(evs.as_slice(), [Event::Request(_)]), "{evs:?}");
-    conn.accept(&Default::default()).unwrap();
+    conn.accept(Timestamp::ZERO, &Default::default()).unwrap();
     let evs = drain_events(&mut conn);
     assert!(matches!(evs.last(), Some(Event::Closed(_))), "{evs:?}");
     let out = queued(&conn);
@@ -176,7 +176,7 @@ fn harness_open_server_echo() {
         Timestamp::ZERO,
         Box::new(SeededRandom::from_u64(1)),
     );
-    conn.handle_input(b"\x81\x82\x00\x00\x00\x00hi");
+    conn.handle_input(Timestamp::ZERO, b"\x81\x82\x00\x00\x00\x00hi");
     let evs = drain_events(&mut conn);
     assert_eq!(evs.len(), 1);
     if let Some(Event::Message(m)) = evs.into_iter().next() {

@@ -27,7 +27,7 @@ fn handshake_pair(
     .unwrap();
     let mut server = Connection::server(Config::default(), Timestamp::ZERO);
     assert_eq!(client.state(), State::Connecting);
-    server.handle_input(&output(&mut client));
+    server.handle_input(Timestamp::ZERO, &output(&mut client));
     let Some(Event::Request(req)) = server.poll_event() else {
         panic!("no request")
     };
@@ -35,13 +35,16 @@ fn handshake_pair(
     assert_eq!(req.query.as_deref(), Some("room=1"));
     assert_eq!(req.header("host"), Some(&b"example.com:9001"[..]));
     server
-        .accept(&Accept {
-            subprotocol: choose.map(String::from),
-            ..Accept::default()
-        })
+        .accept(
+            Timestamp::ZERO,
+            &Accept {
+                subprotocol: choose.map(String::from),
+                ..Accept::default()
+            },
+        )
         .unwrap();
     assert_eq!(server.state(), State::Open);
-    client.handle_input(&output(&mut server));
+    client.handle_input(Timestamp::ZERO, &output(&mut server));
     let events = drain(&mut client);
     (client, server, events)
 }
@@ -56,13 +59,13 @@ fn client_and_server_complete_the_handshake_in_memory() {
     assert_eq!(response.subprotocol.as_deref(), Some("chat.v1"));
     assert_eq!(client.state(), State::Open);
     client.send_text("hello").unwrap();
-    server.handle_input(&output(&mut client));
+    server.handle_input(Timestamp::ZERO, &output(&mut client));
     assert_eq!(
         drain(&mut server),
         vec![Event::Message(Message::text("hello"))]
     );
     server.send_binary(vec![1, 2, 3]).unwrap();
-    client.handle_input(&output(&mut server));
+    client.handle_input(Timestamp::ZERO, &output(&mut server));
     assert_eq!(
         drain(&mut client),
         vec![Event::Message(Message::binary(vec![1, 2, 3]))]
@@ -81,11 +84,11 @@ fn frames_in_the_same_read_as_the_response_are_not_lost() {
     .unwrap();
     let mut server = Connection::server(Config::default(), Timestamp::ZERO);
     // The client pipelines nothing here; the server answers and sends at once.
-    server.handle_input(&output(&mut client));
+    server.handle_input(Timestamp::ZERO, &output(&mut client));
     let Some(Event::Request(_)) = server.poll_event() else {
         panic!()
     };
-    server.accept(&Accept::default()).unwrap();
+    server.accept(Timestamp::ZERO, &Accept::default()).unwrap();
     server.send_text("first").unwrap();
     server.send_text("second").unwrap();
     let bytes = output(&mut server);
@@ -99,9 +102,9 @@ fn frames_in_the_same_read_as_the_response_are_not_lost() {
         )
         .unwrap();
         let _ = output(&mut c);
-        c.handle_input(&bytes[..cut]);
+        c.handle_input(Timestamp::ZERO, &bytes[..cut]);
         let mut events = drain(&mut c);
-        c.handle_input(&bytes[cut..]);
+        c.handle_input(Timestamp::ZERO, &bytes[cut..]);
         events.extend(drain(&mut c));
         assert_eq!(events.len(), 3, "cut {cut}: {events:?}");
         assert!(matches!(events[0], Event::Connected(_)));
@@ -124,13 +127,13 @@ fn a_client_that_pipelines_its_first_frame_is_served_after_accept() {
     // Masked text frame "hi" right after the request, as a pipelining client would.
     bytes.extend(c2s(0x81, b"hi"));
     let mut server = Connection::server(Config::default(), Timestamp::ZERO);
-    server.handle_input(&bytes);
+    server.handle_input(Timestamp::ZERO, &bytes);
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
     assert!(
         server.poll_event().is_none(),
         "frames wait for the decision"
     );
-    server.accept(&Accept::default()).unwrap();
+    server.accept(Timestamp::ZERO, &Accept::default()).unwrap();
     assert_eq!(
         drain(&mut server),
         vec![Event::Message(Message::text("hi"))]
@@ -148,14 +151,14 @@ fn a_rejected_request_gets_the_callers_response_and_closes() {
     )
     .unwrap();
     let mut server = Connection::server(Config::default(), Timestamp::ZERO);
-    server.handle_input(&output(&mut client));
+    server.handle_input(Timestamp::ZERO, &output(&mut client));
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
     server.reject(403, &[], b"no").unwrap();
     assert!(matches!(server.poll_event(), Some(Event::Closed(_))));
     let response = output(&mut server);
     assert!(response.starts_with(b"HTTP/1.1 403"));
     assert!(server.should_close_transport());
-    client.handle_input(&response);
+    client.handle_input(Timestamp::ZERO, &response);
     let events = drain(&mut client);
     let Event::Error(ConnectionError::Handshake(e)) = &events[0] else {
         panic!("{events:?}")
@@ -170,7 +173,7 @@ fn a_rejected_request_gets_the_callers_response_and_closes() {
 #[test]
 fn a_bad_upgrade_gets_an_http_error_response() {
     let mut server = Connection::server(Config::default(), Timestamp::ZERO);
-    server.handle_input(b"GET / HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Version: 8\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    server.handle_input(Timestamp::ZERO, b"GET / HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Version: 8\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     let events = drain(&mut server);
     assert!(matches!(
         &events[0],
@@ -199,7 +202,7 @@ fn eof_during_the_handshake_is_a_clean_result_not_a_panic() {
     let req = output(&mut client);
     for cut in [0, 1, req.len() / 2, req.len() - 1] {
         let mut server = Connection::server(Config::default(), Timestamp::ZERO);
-        server.handle_input(&req[..cut]);
+        server.handle_input(Timestamp::ZERO, &req[..cut]);
         server.handle_eof();
         let events = drain(&mut server);
         let Some(Event::Closed(report)) = events.last() else {
@@ -226,9 +229,9 @@ fn control_frames_right_after_accept_follow_the_101_response() {
     // A pipelined ping: the auto-pong must not overtake the 101 either.
     bytes.extend(c2s(0x89, b"early"));
     let mut server = Connection::server(Config::default(), Timestamp::ZERO);
-    server.handle_input(&bytes);
+    server.handle_input(Timestamp::ZERO, &bytes);
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-    server.accept(&Accept::default()).unwrap();
+    server.accept(Timestamp::ZERO, &Accept::default()).unwrap();
     server.ping(wsmachine::Bytes::from_static(b"p")).unwrap();
     assert!(matches!(server.poll_event(), Some(Event::Ping(_))));
     server.send_text("data").unwrap();
@@ -238,7 +241,7 @@ fn control_frames_right_after_accept_follow_the_101_response() {
         "{:?}",
         String::from_utf8_lossy(&out[..20])
     );
-    client.handle_input(&out);
+    client.handle_input(Timestamp::ZERO, &out);
     let events = drain(&mut client);
     assert!(matches!(events[0], Event::Connected(_)), "{events:?}");
     assert!(events.contains(&Event::Message(Message::text("data"))));

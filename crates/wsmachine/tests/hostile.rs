@@ -11,7 +11,7 @@ use wsmachine::{
 /// Feeds `input` to `conn` and returns its events; asserts the last two are Error(protocol)
 /// and Closed, and that the Close frame sent carries `code`.
 fn expect_failure(mut conn: Connection, input: &[u8], code: u16) -> (Vec<Event>, ProtocolError) {
-    conn.handle_input(input);
+    conn.handle_input(wsmachine::Timestamp::ZERO, input);
     let events = drain(&mut conn);
     let n = events.len();
     assert!(n >= 2, "expected an error and Closed, got {events:?}");
@@ -34,7 +34,7 @@ fn expect_failure(mut conn: Connection, input: &[u8], code: u16) -> (Vec<Event>,
     assert_eq!(last.0, 0x88);
     assert_eq!(&last.2[..2], &code.to_be_bytes());
     // No further event, whatever comes next.
-    conn.handle_input(&c2s(0x81, b"more"));
+    conn.handle_input(wsmachine::Timestamp::ZERO, &c2s(0x81, b"more"));
     conn.handle_eof();
     assert!(conn.poll_event().is_none());
     assert!(conn.transmit_slices().next().is_none());
@@ -157,7 +157,7 @@ fn four_byte_code_point_split_across_fragments_is_accepted() {
     let mut conn = server();
     let mut input = c2s(0x01, &smile[..2]);
     input.extend(c2s(0x80, &smile[2..]));
-    conn.handle_input(&input);
+    conn.handle_input(wsmachine::Timestamp::ZERO, &input);
     let events = drain(&mut conn);
     assert_eq!(events, vec![Event::Message(wsmachine::Message::text("😀"))]);
 }
@@ -168,7 +168,7 @@ fn close_then_text_and_garbage_in_one_buffer() {
     let mut input = c2s(0x88, &1000u16.to_be_bytes());
     input.extend(c2s(0x81, b"after close"));
     input.extend_from_slice(&[0xff; 64]);
-    conn.handle_input(&input);
+    conn.handle_input(wsmachine::Timestamp::ZERO, &input);
     let events = drain(&mut conn);
     assert!(matches!(&events[0], Event::CloseReceived(f) if f.code == CloseCode::NORMAL));
     let Event::Closed(report) = &events[1] else {
@@ -185,7 +185,7 @@ fn close_then_text_and_garbage_in_one_buffer() {
 fn header_promising_100_bytes_then_10_then_eof() {
     let mut conn = server();
     let frame = c2s(0x82, &[7; 100]);
-    conn.handle_input(&frame[..2 + 4 + 10]);
+    conn.handle_input(wsmachine::Timestamp::ZERO, &frame[..2 + 4 + 10]);
     assert!(drain(&mut conn).is_empty());
     conn.handle_eof();
     let events = drain(&mut conn);
@@ -195,7 +195,10 @@ fn header_promising_100_bytes_then_10_then_eof() {
     assert!(!report.clean);
     assert_eq!(report.code(), CloseCode::ABNORMAL);
     // Later calls are harmless no-ops.
-    assert_eq!(conn.handle_input(b"x"), State::Closed);
+    assert_eq!(
+        conn.handle_input(wsmachine::Timestamp::ZERO, b"x"),
+        State::Closed
+    );
     assert_eq!(conn.handle_eof(), State::Closed);
     assert_eq!(conn.handle_reset(), State::Closed);
     conn.handle_timeout(wsmachine::Timestamp::from_millis(1_000_000));
@@ -205,21 +208,24 @@ fn header_promising_100_bytes_then_10_then_eof() {
 }
 
 #[test]
-fn a_hundred_thousand_pings_never_drained_queue_one_pong() {
+fn a_hundred_thousand_pings_never_drained_keep_only_the_latest_pongs_within_the_budget() {
     let mut conn = server();
     let mut input = Vec::new();
     for i in 0..100_000u32 {
         input.extend(c2s(0x89, &i.to_be_bytes()));
     }
-    conn.handle_input(&input);
+    conn.handle_input(wsmachine::Timestamp::ZERO, &input);
     let events = drain(&mut conn);
     assert_eq!(events.len(), 100_000);
-    assert_eq!(conn.pending_pongs(), 1);
+    let budget = Config::default().limits.max_pong_backlog;
+    let kept = budget / 6; // each pong is 2 + 4 bytes
+    assert_eq!(conn.pending_pongs(), kept);
+    assert_eq!(conn.pending_transmit(), kept * 6);
     let frames = parse_frames(&output(&mut conn));
-    assert_eq!(
-        frames,
-        vec![(0x8a, false, 99_999u32.to_be_bytes().to_vec())]
-    );
+    let expect: Vec<_> = (100_000 - kept as u32..100_000)
+        .map(|i| (0x8a, false, i.to_be_bytes().to_vec()))
+        .collect();
+    assert_eq!(frames, expect, "the latest pongs, in order");
 }
 
 #[test]

@@ -135,7 +135,7 @@ fn feed_chunked(mut conn: Connection, bytes: &[u8], chunks: &[usize]) -> Vec<Eve
     let mut i = 0;
     while at < bytes.len() {
         let n = chunks[i % chunks.len()].max(1).min(bytes.len() - at);
-        conn.handle_input(&bytes[at..at + n]);
+        conn.handle_input(wsmachine::Timestamp::ZERO, &bytes[at..at + n]);
         events.extend(drain(&mut conn));
         at += n;
         i += 1;
@@ -152,7 +152,8 @@ fn record(ops: &[Op], close: bool) -> (Vec<u8>, Vec<Message>) {
         expected.extend(apply(&mut c, op));
     }
     if close {
-        c.close(CloseCode::NORMAL, "done").unwrap();
+        c.close(wsmachine::Timestamp::ZERO, CloseCode::NORMAL, "done")
+            .unwrap();
     }
     (output(&mut c), expected)
 }
@@ -227,8 +228,8 @@ proptest! {
             pair.client.write_transmit_to(&mut c2s, step);
             let mut s2c = Vec::new();
             pair.server.write_transmit_to(&mut s2c, step);
-            pair.server.handle_input(&c2s);
-            pair.client.handle_input(&s2c);
+            pair.server.handle_input(wsmachine::Timestamp::ZERO, &c2s);
+            pair.client.handle_input(wsmachine::Timestamp::ZERO, &s2c);
             pair.server_events.extend(drain(&mut pair.server));
             pair.client_events.extend(drain(&mut pair.client));
         }
@@ -236,7 +237,7 @@ proptest! {
         prop_assert_eq!(messages(&pair.server_events), to_server);
         prop_assert_eq!(messages(&pair.client_events), to_client);
         // Then a clean close handshake.
-        pair.client.close(CloseCode::NORMAL, "bye").unwrap();
+        pair.client.close(wsmachine::Timestamp::ZERO, CloseCode::NORMAL, "bye").unwrap();
         pair.drive();
         prop_assert!(pair.server.is_closed());
         pair.client.handle_eof();
@@ -257,14 +258,14 @@ proptest! {
         let mut probe = server();
         let mut complete_at = Vec::new();
         for i in 0..bytes.len() {
-            probe.handle_input(&bytes[i..=i]);
+            probe.handle_input(wsmachine::Timestamp::ZERO, &bytes[i..=i]);
             for e in drain(&mut probe) {
                 if let Event::Message(m) = e { complete_at.push((i + 1, m)); }
             }
         }
         for cut in 0..=bytes.len() {
             let mut s = server();
-            s.handle_input(&bytes[..cut]);
+            s.handle_input(wsmachine::Timestamp::ZERO, &bytes[..cut]);
             if reset { s.handle_reset(); } else { s.handle_eof(); }
             let events = drain(&mut s);
             let Some(Event::Closed(report)) = events.last() else { panic!("cut {cut}: {events:?}") };
@@ -276,7 +277,7 @@ proptest! {
             }
             prop_assert_eq!(s.state(), State::Closed);
             prop_assert!(s.poll_event().is_none());
-            prop_assert_eq!(s.handle_input(b"x"), State::Closed);
+            prop_assert_eq!(s.handle_input(wsmachine::Timestamp::ZERO, b"x"), State::Closed);
         }
     }
 }
@@ -298,12 +299,12 @@ fn fragment_mode_streams_a_large_message_in_bounded_pieces() {
     let mut header = vec![0x82, 0xff];
     header.extend_from_slice(&(len as u64).to_be_bytes());
     header.extend_from_slice(&[0, 0, 0, 0]);
-    s.handle_input(&header);
+    s.handle_input(wsmachine::Timestamp::ZERO, &header);
     let chunk = vec![5u8; 64 << 10];
     let mut total = 0;
     let mut pieces = 0;
     for _ in 0..len / chunk.len() {
-        s.handle_input(&chunk);
+        s.handle_input(wsmachine::Timestamp::ZERO, &chunk);
         for e in drain(&mut s) {
             let Event::Fragment(f) = e else {
                 panic!("{e:?}")
@@ -330,6 +331,6 @@ fn defaults_let_a_4_mib_message_in_64_byte_fragments_through() {
     }
     let bytes = output(&mut c2);
     let mut s = server();
-    s.handle_input(&bytes);
+    s.handle_input(wsmachine::Timestamp::ZERO, &bytes);
     assert_eq!(drain(&mut s), vec![Event::Message(Message::binary(data))]);
 }

@@ -316,7 +316,11 @@ impl ServerHandshake {
             Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
             None => (target.to_owned(), None),
         };
-        let path = if path.is_empty() { "/".to_owned() } else { path };
+        let path = if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path
+        };
         let headers = owned_headers(req.headers);
         let request = validate(method.to_owned(), path, query, minor, headers)?;
         Ok(Some((request, n)))

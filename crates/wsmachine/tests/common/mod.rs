@@ -117,13 +117,42 @@ impl Pair {
         }
     }
 
+    /// A client and a server that ran the opening handshake at time `now`.
+    pub fn handshake(config: Config, now: Timestamp) -> Pair {
+        let request = wsmachine::ClientRequest::new("ws://localhost/").unwrap();
+        let client = Connection::client_with_random(
+            &request,
+            config,
+            now,
+            Box::new(SeededRandom::from_u64(7)),
+        )
+        .unwrap();
+        let mut server = Connection::server(config, now);
+        let mut pair = Pair {
+            client,
+            server: Connection::server(config, now),
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+        };
+        server.handle_input(now, &output(&mut pair.client));
+        assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+        server.accept(now, &wsmachine::Accept::default()).unwrap();
+        pair.client.handle_input(now, &output(&mut server));
+        assert!(matches!(
+            pair.client.poll_event(),
+            Some(Event::Connected(_))
+        ));
+        pair.server = server;
+        pair
+    }
+
     /// Moves bytes both ways until both are quiet, collecting events.
     pub fn drive(&mut self) {
         loop {
             let c2s = output(&mut self.client);
             let s2c = output(&mut self.server);
-            self.server.handle_input(&c2s);
-            self.client.handle_input(&s2c);
+            self.server.handle_input(Timestamp::ZERO, &c2s);
+            self.client.handle_input(Timestamp::ZERO, &s2c);
             let se = drain(&mut self.server);
             let ce = drain(&mut self.client);
             let quiet = c2s.is_empty() && s2c.is_empty() && se.is_empty() && ce.is_empty();
