@@ -181,8 +181,9 @@ install_autobahn() {
     local pip=(env $envline "$AB_HOME/venv/bin/python" -m pip -q install --no-deps)
     # shellcheck disable=SC2086
     "${pip[@]}" $REQUIREMENTS || die "pip install failed"
+    # (Debian's pyconfig.h includes <x86_64-linux-gnu/python2.7/pyconfig.h>: point at its root.)
     # shellcheck disable=SC2086
-    "${pip[@]}" $OPTIONAL_REQUIREMENTS 2>/dev/null \
+    CFLAGS="${envline:+-I$AB_HOME/py27/usr/include} ${CFLAGS:-}" "${pip[@]}" $OPTIONAL_REQUIREMENTS >/dev/null 2>&1 \
         || log "warning: $OPTIONAL_REQUIREMENTS did not build (no compiler or headers?): pure-Python masking"
     mkdir -p "$AB_HOME/bin"
     cat >"$WSTEST" <<EOF
@@ -204,21 +205,25 @@ if [ "$INSTALL_ONLY" = 1 ]; then echo "$WSTEST"; exit 0; fi
 # ----- build -------------------------------------------------------------------------------
 
 wants() { case " $AGENTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-packages=()
-for a in std tokio mio; do
-    if wants "$a-server" || wants "$a-client"; then packages+=(-p "wsmachine-$a"); fi
-done
+# Every echo server and client driver is an example of the unpublished examples crate.
+packages=(-p wsmachine-examples)
 if [ "$BUILD" = 1 ]; then
     log "building the examples (release)"
     (cd "$ROOT" && cargo build --release --examples "${packages[@]}") || die "cargo build failed"
 fi
 EX="$TARGET_DIR/release/examples"
 server_bin() { case "$1" in std) echo "$EX/std_echo_server" ;; tokio) echo "$EX/echo_server" ;; mio) echo "$EX/mio_echo_server" ;; esac; }
-client_bin() { case "$1" in std) echo "$EX/std_autobahn_client" ;; tokio) echo "$EX/autobahn_client" ;; mio) echo "$EX/mio_autobahn_client" ;; esac; }
+client_bin() { case "$1" in std) echo "$EX/std_autobahn_client" ;; tokio) echo "$EX/tokio_autobahn_client" ;; mio) echo "$EX/mio_autobahn_client" ;; esac; }
 
 # ----- processes ---------------------------------------------------------------------------
 
-PIDS=()
+PIDS=()   # our processes still running; each is taken out once it has been waited for
+forget() {
+    local p keep=()
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; forget "$1"; }
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -238,6 +243,17 @@ wait_port() { # port, pid: waits until something listens on 127.0.0.1:port
     done
     return 1
 }
+# Runs a command with a time limit, in the background so that a signal to this script is
+# handled at once (bash runs traps only between foreground commands).
+bounded() {
+    timeout -k 10 "$TIMEOUT" "$@" &
+    local p=$!
+    PIDS+=("$p")
+    local rc=0
+    wait "$p" || rc=$?
+    forget "$p"
+    return "$rc"
+}
 json_list() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 
 mkdir -p "$OUT/logs"
@@ -255,7 +271,7 @@ for a in std tokio mio; do
     port=$(free_port)
     "$(server_bin $a)" "127.0.0.1:$port" >"$OUT/logs/$a-server.log" 2>&1 &
     spid=$!; PIDS+=("$spid")
-    wait_port "$port" "$spid" || { log "$a-server did not start (see $OUT/logs/$a-server.log)"; continue; }
+    wait_port "$port" "$spid" || { log "$a-server did not start (see $OUT/logs/$a-server.log)"; stop "$spid"; continue; }
     cat >"$OUT/fuzzingclient-$a.json" <<EOF
 {"outdir": "$OUT/reports/$a-server",
  "servers": [{"agent": "$a-server", "url": "ws://127.0.0.1:$port"}],
@@ -263,10 +279,10 @@ for a in std tokio mio; do
 EOF
     log "$a-server: wstest -m fuzzingclient against ws://127.0.0.1:$port"
     t=$SECONDS
-    (cd "$OUT" && timeout -k 10 "$TIMEOUT" "$WSTEST" -m fuzzingclient -s "fuzzingclient-$a.json" \
-        >"$OUT/logs/wstest-$a-server.log" 2>&1) || log "$a-server: wstest exited with $? (see $OUT/logs/wstest-$a-server.log)"
+    bounded "$WSTEST" -m fuzzingclient -s "$OUT/fuzzingclient-$a.json" \
+        >"$OUT/logs/wstest-$a-server.log" 2>&1 || log "$a-server: wstest exited with $? (see $OUT/logs/wstest-$a-server.log)"
     log "$a-server: done in $((SECONDS - t)) s"
-    kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+    stop "$spid"
 done
 
 # (b) client drivers, against one wstest -m fuzzingserver.
@@ -284,14 +300,14 @@ EOF
         for a in "${clients[@]}"; do
             log "$a-client: against wstest -m fuzzingserver on ws://127.0.0.1:$port"
             t=$SECONDS
-            timeout -k 10 "$TIMEOUT" "$(client_bin $a)" "ws://127.0.0.1:$port" "$a-client" \
+            bounded "$(client_bin $a)" "ws://127.0.0.1:$port" "$a-client" \
                 >"$OUT/logs/$a-client.log" 2>&1 || log "$a-client: exited with $? (see $OUT/logs/$a-client.log)"
             log "$a-client: done in $((SECONDS - t)) s"
         done
     else
         log "wstest fuzzingserver did not start (see $OUT/logs/wstest-fuzzingserver.log)"
     fi
-    kill "$wpid" 2>/dev/null || true; wait "$wpid" 2>/dev/null || true
+    stop "$wpid"
 fi
 cleanup
 log "run took $((SECONDS - run_started)) s"

@@ -10,9 +10,9 @@ seconds=${2:-20}
 target=${CARGO_TARGET_DIR:-$root/target}
 bin="$target/load-test-bins"
 mkdir -p "$bin"
-cargo build --release --quiet -p wsmachine-tokio --example echo_server
+cargo build --release --quiet -p wsmachine-examples --example echo_server
 cp "$target/release/examples/echo_server" "$bin/echo_server_tokio"
-cargo build --release --quiet -p wsmachine-mio --example mio_echo_server
+cargo build --release --quiet -p wsmachine-examples --example mio_echo_server
 cp "$target/release/examples/mio_echo_server" "$bin/echo_server_mio"
 cargo build --release --quiet --example load_test
 status=0

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use wsmachine_tokio::examples_support::{Log, echo_config, serve_echo};
+use wsmachine_examples::tokio_echo::{Log, echo_config, serve_echo};
 use wsmachine_tokio::{
     ClientRequest, CloseCode, Config, Decision, Error, Incoming, Message, MessageKind, Role,
     SendError, WebSocket,

@@ -1,4 +1,4 @@
-//! The chat example's server (wsmachine_tokio::examples_support::serve_chat): HTTP page,
+//! The chat example's server (wsmachine_examples::tokio_echo::serve_chat): HTTP page,
 //! broadcast to everyone including the sender, dead clients pruned by keepalive, slow
 //! clients dropped without stalling the others. Every test is bounded in time.
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsmachine::{ClientRequest, Connection, Event, Timestamp};
-use wsmachine_tokio::examples_support::{ChatOptions, Log, serve_chat};
+use wsmachine_examples::tokio_echo::{ChatOptions, Log, serve_chat};
 use wsmachine_tokio::{CloseCode, Config, Message, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(40);

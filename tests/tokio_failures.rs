@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use wsmachine::{Connection, Event, Timestamp};
-use wsmachine_tokio::examples_support::{Log, echo_config, serve_echo};
+use wsmachine_examples::tokio_echo::{Log, echo_config, serve_echo};
 use wsmachine_tokio::{
     ClientRequest, CloseCode, Config, ConnectionError, Decision, Error, Incoming, Message, Timeout,
     WebSocket,

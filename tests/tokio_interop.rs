@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
-use wsmachine_tokio::examples_support::{ChatOptions, Log, echo_config, serve_chat, serve_echo};
+use wsmachine_examples::tokio_echo::{ChatOptions, Log, echo_config, serve_chat, serve_echo};
 use wsmachine_tokio::{CloseCode, Config, Incoming, Message, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -291,7 +291,7 @@ async fn chromium_selftest_vs_tokio_chat_server() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (log, lines) = capture();
-        let html = include_str!("../crates/wsmachine-tokio/examples/chat.html");
+        let html = include_str!("../crates/wsmachine-examples/examples/chat.html");
         tokio::spawn(serve_chat(listener, html, ChatOptions::default(), log));
         let script = script("chromium_selftest.sh");
         let out = Command::new("bash")

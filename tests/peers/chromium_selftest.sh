@@ -4,7 +4,7 @@
 #   tests/peers/chromium_selftest.sh URL     e.g. http://127.0.0.1:8080/?selftest
 #
 # The page does the work and writes "PASS ..." or "FAIL ..." into
-# <pre id="result"> (see crates/wsmachine-tokio/examples/chat.html). Chromium
+# <pre id="result"> (see crates/wsmachine-examples/examples/chat.html). Chromium
 # dumps the DOM at the page's load event (--dump-dom), so the page must hold its
 # load event back until the verdict is written; --timeout makes Chromium stop
 # loading and dump anyway after 45 s, and the whole run is capped at 60 s.

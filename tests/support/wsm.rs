@@ -81,7 +81,7 @@ pub fn big_config() -> Config {
     }
 }
 
-fn std_end(e: wsmachine_std::echo::ConnectionEnd) -> End {
+fn std_end(e: wsmachine_examples::std_echo::ConnectionEnd) -> End {
     End {
         peer: e.peer,
         messages: e.messages,
@@ -94,7 +94,7 @@ fn std_end(e: wsmachine_std::echo::ConnectionEnd) -> End {
     }
 }
 
-fn mio_end(e: wsmachine_mio::echo::ConnectionEnd) -> End {
+fn mio_end(e: wsmachine_examples::mio_echo::ConnectionEnd) -> End {
     End {
         peer: e.peer,
         messages: e.messages,
@@ -115,7 +115,7 @@ pub fn echo(kind: Kind, config: Config) -> ServerHandle {
         Kind::Std => {
             let builder = wsmachine_std::ServerBuilder::new().config(config);
             let tx = std::sync::Mutex::new(tx);
-            wsmachine_std::echo::spawn("127.0.0.1:0", builder, move |e| {
+            wsmachine_examples::std_echo::spawn("127.0.0.1:0", builder, move |e| {
                 if let Ok(t) = tx.lock() {
                     let _ = t.send(std_end(e));
                 }
@@ -127,9 +127,11 @@ pub fn echo(kind: Kind, config: Config) -> ServerHandle {
                 config,
                 ..Default::default()
             };
-            let mut server =
-                wsmachine_mio::echo::EchoServer::bind("127.0.0.1:0".parse().unwrap(), opts)
-                    .expect("bind mio echo");
+            let mut server = wsmachine_examples::mio_echo::EchoServer::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                opts,
+            )
+            .expect("bind mio echo");
             let addr = server.local_addr();
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {

@@ -23,7 +23,6 @@
 
 mod client;
 mod connection;
-pub mod echo;
 mod error;
 mod server;
 

@@ -25,7 +25,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod echo;
 mod error;
 mod handshake;
 mod socket;

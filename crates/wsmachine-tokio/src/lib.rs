@@ -54,7 +54,6 @@
 mod config;
 mod driver;
 mod error;
-pub mod examples_support;
 mod handshake;
 mod socket;
 

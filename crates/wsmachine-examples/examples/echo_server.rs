@@ -1,7 +1,7 @@
 //! An echo server: every text and binary message comes back unchanged.
 //!
 //! ```text
-//! cargo run -p wsmachine-tokio --example echo_server -- 127.0.0.1:9001
+//! cargo run -p wsmachine-examples --example echo_server -- 127.0.0.1:9001
 //! ```
 //!
 //! Any number of connections; messages up to 64 MiB; each connection's end is logged with
@@ -9,7 +9,7 @@
 //! loop.
 
 use tokio::net::TcpListener;
-use wsmachine_tokio::examples_support::{echo_config, serve_echo, stderr_log};
+use wsmachine_examples::tokio_echo::{echo_config, serve_echo, stderr_log};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

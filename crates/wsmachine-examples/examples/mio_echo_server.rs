@@ -1,10 +1,10 @@
 //! Single-threaded echo server for thousands of connections:
-//! `cargo run -p wsmachine-mio --example mio_echo_server [ADDR]` (default `127.0.0.1:9001`).
+//! `cargo run -p wsmachine-examples --example mio_echo_server [ADDR]` (default `127.0.0.1:9001`).
 //! Messages up to 64 MiB; logs each connection's end with the peer address.
 
 use std::sync::atomic::AtomicBool;
 
-use wsmachine_mio::echo::{EchoServer, big_message_options};
+use wsmachine_examples::mio_echo::{EchoServer, big_message_options};
 
 fn main() {
     let addr = std::env::args()

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use wsmachine::{CloseCode, CloseReport, Config, Limits, SendError};
 
-use crate::connection::Event;
-use crate::error::Error;
-use crate::server::{ConnId, Server, ServerOptions};
+use wsmachine_mio::Error;
+use wsmachine_mio::Event;
+use wsmachine_mio::{ConnId, Server, ServerOptions};
 
 /// How one echo connection ended.
 #[derive(Debug)]

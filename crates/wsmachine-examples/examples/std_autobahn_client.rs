@@ -2,14 +2,15 @@
 //! against `wstest -m fuzzingserver`):
 //!
 //! ```text
-//! cargo run --release -p wsmachine-std --example std_autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
+//! cargo run --release -p wsmachine-examples --example std_autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
 //! ```
 //!
 //! Asks the server for the number of cases, runs each case by echoing every message back
 //! (text as text, binary as binary) until the connection closes, then asks the server to
 //! write its reports.
 
-use wsmachine_std::{ClientBuilder, Error, Message, WebSocket, echo};
+use wsmachine_examples::std_echo as echo;
+use wsmachine_std::{ClientBuilder, Error, Message, WebSocket};
 
 type Socket = WebSocket<std::net::TcpStream>;
 

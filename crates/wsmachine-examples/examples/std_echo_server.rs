@@ -1,9 +1,9 @@
-//! Echo server: `cargo run -p wsmachine-std --example std_echo_server [ADDR]` (default
+//! Echo server: `cargo run -p wsmachine-examples --example std_echo_server [ADDR]` (default
 //! `127.0.0.1:9001`). A thread per connection; messages up to 64 MiB; logs each connection's
 //! end with the peer address.
 
+use wsmachine_examples::std_echo as echo;
 use wsmachine_std::ServerBuilder;
-use wsmachine_std::echo;
 
 fn main() {
     let addr = std::env::args()

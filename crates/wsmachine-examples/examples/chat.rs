@@ -3,8 +3,8 @@
 //! message from any client goes unchanged to every client, the sender included.
 //!
 //! ```text
-//! cargo run -p wsmachine-tokio --example chat -- 127.0.0.1:9002
-//! CHAT_PING_MS=1000 CHAT_PONG_MS=1000 cargo run -p wsmachine-tokio --example chat
+//! cargo run -p wsmachine-examples --example chat -- 127.0.0.1:9002
+//! CHAT_PING_MS=1000 CHAT_PONG_MS=1000 cargo run -p wsmachine-examples --example chat
 //! ```
 //!
 //! Dead clients are found by keepalive (ping after `CHAT_PING_MS` of silence, give up
@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use wsmachine_tokio::examples_support::{ChatOptions, serve_chat, stderr_log};
+use wsmachine_examples::tokio_echo::{ChatOptions, serve_chat, stderr_log};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use wsmachine::{CloseReport, Config, Limits};
 
-use crate::error::Error;
-use crate::handshake::ServerBuilder;
-use crate::socket::{Options, Received};
+use wsmachine_std::Error;
+use wsmachine_std::ServerBuilder;
+use wsmachine_std::{Options, Received};
 
 /// How one echo connection ended.
 #[derive(Debug)]

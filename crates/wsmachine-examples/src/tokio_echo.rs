@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use wsmachine::{CloseCode, CloseReport, Message};
 
-use crate::{Config, Decision, WebSocket, accept_with, accept_with_prefix};
+use wsmachine_tokio::{Config, Decision, WebSocket, accept_with, accept_with_prefix};
 
 /// A log sink: called with one line per noteworthy event.
 pub type Log = Arc<dyn Fn(String) + Send + Sync>;

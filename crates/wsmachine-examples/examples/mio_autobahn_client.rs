@@ -2,7 +2,7 @@
 //! against `wstest -m fuzzingserver`):
 //!
 //! ```text
-//! cargo run --release -p wsmachine-mio --example mio_autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
+//! cargo run --release -p wsmachine-examples --example mio_autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
 //! ```
 //!
 //! Asks the server for the number of cases, runs each case by echoing every message back
@@ -11,7 +11,8 @@
 
 use std::time::Duration;
 
-use wsmachine_mio::{Event, LoopClient, Message, echo};
+use wsmachine_examples::mio_echo as echo;
+use wsmachine_mio::{Event, LoopClient, Message};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

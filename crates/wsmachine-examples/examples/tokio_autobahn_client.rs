@@ -2,14 +2,14 @@
 //! against `wstest -m fuzzingserver`):
 //!
 //! ```text
-//! cargo run --release -p wsmachine-tokio --example autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
+//! cargo run --release -p wsmachine-examples --example tokio_autobahn_client -- [ws://127.0.0.1:9001] [AGENT]
 //! ```
 //!
 //! Asks the server for the number of cases, runs each case by echoing every message back
 //! (text as text, binary as binary) until the connection closes, then asks the server to
 //! write its reports.
 
-use wsmachine_tokio::examples_support::echo_config;
+use wsmachine_examples::tokio_echo::echo_config;
 use wsmachine_tokio::{Error, Message, WebSocket};
 
 #[tokio::main]
