@@ -33,10 +33,8 @@ pub mod io;
 pub mod mask;
 mod message;
 pub mod random;
-mod receive;
 mod role;
 mod time;
-mod timers;
 mod transmit;
 pub mod utf8;
 

@@ -66,6 +66,23 @@ pub enum Decision {
     },
 }
 
+impl Accept {
+    /// Accepts `request` with the subprotocol [`Request::select_subprotocol`] picks from
+    /// `supported` (none if the client offered none of them) and the extra `headers`: the
+    /// one negotiation rule every adapter uses.
+    pub fn negotiate<S: AsRef<str>>(
+        request: &Request,
+        supported: &[S],
+        headers: Vec<(String, String)>,
+    ) -> Accept {
+        Accept {
+            subprotocol: request.select_subprotocol(supported).map(String::from),
+            extensions: Vec::new(),
+            headers,
+        }
+    }
+}
+
 impl Decision {
     /// Accept with no subprotocol, no extensions and no extra headers.
     pub fn accept() -> Decision {
@@ -94,6 +111,15 @@ impl Request {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers.get(name)
+    }
+
+    /// The subprotocol to select: the first one the client offered (its order of
+    /// preference) that `supported` lists, compared exactly. Cost: O(offered x supported).
+    pub fn select_subprotocol<S: AsRef<str>>(&self, supported: &[S]) -> Option<&str> {
+        self.subprotocols
+            .iter()
+            .find(|offered| supported.iter().any(|s| s.as_ref() == offered.as_str()))
+            .map(String::as_str)
     }
 
     /// The request target as sent: path plus `?query` if any.

@@ -874,3 +874,21 @@ fn absolute_form_targets_give_their_path_and_query() {
         );
     }
 }
+
+#[test]
+fn subprotocol_selection_follows_the_clients_preference() {
+    let head = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+                Sec-WebSocket-Protocol: chat.v2, chat.v1\r\n\r\n";
+    let (req, _) = server_feed([head.as_bytes()]).unwrap();
+    assert_eq!(
+        req.select_subprotocol(&["chat.v1", "chat.v2"]),
+        Some("chat.v2")
+    );
+    assert_eq!(req.select_subprotocol(&["chat.v1"]), Some("chat.v1"));
+    assert_eq!(req.select_subprotocol::<&str>(&[]), None);
+    let accept = Accept::negotiate(&req, &["x", "chat.v1"], vec![("X-A".into(), "1".into())]);
+    assert_eq!(accept.subprotocol.as_deref(), Some("chat.v1"));
+    assert!(req.accept_response(&accept).is_ok());
+    assert_eq!(Accept::negotiate(&req, &["x"], vec![]).subprotocol, None);
+}

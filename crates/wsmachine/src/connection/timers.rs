@@ -12,8 +12,8 @@ use core::time::Duration;
 
 use bytes::Bytes;
 
+use super::{Connection, Phase};
 use crate::close::{CloseCode, CloseFrame};
-use crate::connection::{Connection, Phase};
 use crate::error::Timeout;
 use crate::event::Closer;
 use crate::frame::OpCode;
@@ -23,28 +23,28 @@ use crate::transmit::FrameKind;
 /// The keepalive: the time of the last byte received and, once a ping went out for silence,
 /// when it went.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Keepalive {
+pub(super) struct Keepalive {
     last_rx: Timestamp,
     ping_sent: Option<Timestamp>,
 }
 
 #[derive(Debug)]
-pub(crate) struct TimerSet {
+pub(super) struct TimerSet {
     /// The latest time the caller told us.
     now: Timestamp,
-    pub(crate) handshake: Option<Timestamp>,
+    pub(super) handshake: Option<Timestamp>,
     keepalive: Option<Keepalive>,
     close: Option<Timestamp>,
     idle: Option<Timestamp>,
     /// After we failed the connection: read and discard the peer's input until then.
-    pub(crate) drain: Option<Timestamp>,
+    pub(super) drain: Option<Timestamp>,
     /// A data message went either way since the idle deadline was set.
     data_seen: bool,
     pings_sent: u64,
 }
 
 impl TimerSet {
-    pub(crate) fn new(now: Timestamp) -> Self {
+    pub(super) fn new(now: Timestamp) -> Self {
         TimerSet {
             now,
             handshake: None,
@@ -58,7 +58,7 @@ impl TimerSet {
     }
 
     /// The caller's time; it never goes backwards.
-    pub(crate) fn tick(&mut self, now: Timestamp) -> Timestamp {
+    pub(super) fn tick(&mut self, now: Timestamp) -> Timestamp {
         if now > self.now {
             self.now = now;
         }
@@ -66,29 +66,29 @@ impl TimerSet {
     }
 
     /// The latest time the caller gave.
-    pub(crate) fn now(&self) -> Timestamp {
+    pub(super) fn now(&self) -> Timestamp {
         self.now
     }
 
     /// Bytes arrived (at the last time given): the peer is alive.
-    pub(crate) fn note_rx(&mut self) {
+    pub(super) fn note_rx(&mut self) {
         if let Some(k) = self.keepalive.as_mut() {
             k.last_rx = self.now;
             k.ping_sent = None;
         }
     }
 
-    pub(crate) fn note_data(&mut self) {
+    pub(super) fn note_data(&mut self) {
         self.data_seen = true;
     }
 
     /// Starts (or restarts) the close timer from the last time given.
-    pub(crate) fn arm_close(&mut self, timeout: Option<Duration>) {
+    pub(super) fn arm_close(&mut self, timeout: Option<Duration>) {
         self.close = timeout.map(|d| self.now + d);
     }
 
     /// Stops every timer but the drain.
-    pub(crate) fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.handshake = None;
         self.keepalive = None;
         self.close = None;
@@ -107,7 +107,7 @@ impl TimerSet {
 impl Connection {
     /// Starts the keepalive and idle timers when the connection opens (at the last time
     /// given): the first keepalive ping is due `ping_interval` after it.
-    pub(crate) fn start_open_timers(&mut self) {
+    pub(super) fn start_open_timers(&mut self) {
         let t = self.config.timers;
         let now = self.timers.now;
         self.timers.keepalive = t.ping_interval.map(|_| Keepalive {
@@ -148,7 +148,7 @@ impl Connection {
         }
         if self.timers.handshake.is_some_and(|t| now >= t) {
             self.timers.handshake = None;
-            if !matches!(self.phase, Phase::Open) {
+            if !matches!(self.phase, Phase::Open | Phase::Closing) {
                 self.fail_timeout(Timeout::Handshake);
                 return;
             }
@@ -225,7 +225,7 @@ impl Connection {
             .push_back(crate::Event::Error(crate::ConnectionError::Timeout(
                 Timeout::Idle,
             )));
-        if matches!(self.phase, Phase::Open) && self.close_sent.is_none() {
+        if matches!(self.phase, Phase::Open) {
             self.queue_close(CloseFrame {
                 code: CloseCode::GOING_AWAY,
                 reason: "idle timeout".into(),

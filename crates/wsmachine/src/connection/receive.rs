@@ -9,9 +9,9 @@
 use alloc::boxed::Box;
 use bytes::{Buf, BytesMut};
 
+use super::{Connection, Phase};
 use crate::close::{CloseFrame, ClosePayloadError};
 use crate::config::ReceiveMode;
-use crate::connection::{Connection, Phase};
 use crate::error::ProtocolError;
 use crate::event::{Closer, Event};
 use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, OpCode};
@@ -47,8 +47,8 @@ struct MessageInProgress {
 }
 
 /// Receive-side state.
-pub(crate) struct Receiver {
-    pub(crate) buf: BytesMut,
+pub(super) struct Receiver {
+    pub(super) buf: BytesMut,
     frame: Option<FrameInProgress>,
     message: Option<MessageInProgress>,
 }
@@ -62,7 +62,7 @@ enum Step {
 }
 
 impl Receiver {
-    pub(crate) fn new() -> Self {
+    pub(super) fn new() -> Self {
         Receiver {
             buf: BytesMut::new(),
             frame: None,
@@ -82,7 +82,7 @@ impl Receiver {
     }
 
     /// Buffered bytes beyond what the frame being received still needs.
-    pub(crate) fn unclaimed(&self) -> usize {
+    pub(super) fn unclaimed(&self) -> usize {
         let claimed = self
             .frame
             .as_ref()
@@ -91,7 +91,7 @@ impl Receiver {
     }
 
     /// Drops all buffered input and partial state.
-    pub(crate) fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.buf = BytesMut::new();
         self.frame = None;
         self.message = None;
@@ -123,7 +123,7 @@ fn feed_handshake<T>(
 impl Connection {
     /// Parses buffered input until an event is queued or nothing more can be done; then, if
     /// the transport ended, ends the connection.
-    pub(crate) fn advance_input(&mut self) {
+    pub(super) fn advance_input(&mut self) {
         while self.events.is_empty() {
             let step = match &mut self.phase {
                 Phase::Closed => return,
@@ -159,11 +159,11 @@ impl Connection {
                         }
                     }
                 }
-                Phase::Open if self.close_received.is_some() => {
+                Phase::Closing if self.close_received.is_some() => {
                     self.rx.clear();
                     Step::Blocked
                 }
-                Phase::Open => self.step_frame(),
+                Phase::Open | Phase::Closing => self.step_frame(),
             };
             if let Step::Blocked = step {
                 self.rx.release_if_idle();
@@ -476,6 +476,9 @@ impl Connection {
 
     fn handle_close(&mut self, frame: CloseFrame) {
         self.close_received = Some(frame.clone());
+        if matches!(self.phase, Phase::Open) {
+            self.phase = Phase::Closing;
+        }
         self.events.push_back(Event::CloseReceived(frame.clone()));
         self.rx.clear();
         // Echo the code we received (RFC 6455 5.5.1), unless we already sent a Close.

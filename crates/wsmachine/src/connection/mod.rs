@@ -8,27 +8,28 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
-use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::close::CloseFrame;
 use crate::config::Config;
-use crate::error::{ConnectionError, ProtocolError, SendError, Timeout};
-use crate::event::{CloseReport, Closer, Event, TransportEnd};
-use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
-use crate::handshake::{
-    Accept, ClientHandshake, ClientRequest, Decision, HandshakeError, Request, ServerHandshake,
-    reject_response,
-};
-use crate::message::{Message, MessageKind, Utf8Bytes};
+use crate::event::{Event, TransportEnd};
+use crate::handshake::{ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake};
+use crate::message::MessageKind;
 use crate::random::RandomSource;
-use crate::receive::Receiver;
 use crate::role::Role;
 use crate::time::Timestamp;
-use crate::timers::TimerSet;
-use crate::transmit::{Encoder, FrameKind, Transmitter};
+use crate::transmit::{Encoder, Transmitter};
 use crate::utf8::Utf8Validator;
+use receive::Receiver;
+use timers::TimerSet;
+
+mod closing;
+mod decision;
+pub use decision::AcceptError;
+mod receive;
+mod send;
+mod timers;
 
 /// The connection's state as the caller sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +44,15 @@ pub enum State {
     Closed,
 }
 
-pub(crate) enum Phase {
+enum Phase {
     ClientHandshake(Box<ClientHandshake>),
     ServerHandshake(Box<ServerHandshake>),
     /// A server waits for the caller's accept or reject.
     AwaitingDecision(Box<Request>),
     Open,
+    /// A Close went out, came in, or both; data still flows the other way until the
+    /// peer's Close (which `close_sent` and `close_received` record).
+    Closing,
     Closed,
 }
 
@@ -60,19 +64,19 @@ pub(crate) enum Phase {
 /// [`handle_timeout`](Connection::handle_timeout) at [`poll_timeout`](Connection::poll_timeout).
 /// Memory is bounded by [`Limits`](crate::Limits).
 pub struct Connection {
-    pub(crate) role: Role,
-    pub(crate) config: Config,
-    pub(crate) phase: Phase,
-    pub(crate) rx: Receiver,
-    pub(crate) tx: Transmitter,
-    pub(crate) events: VecDeque<Event>,
-    pub(crate) timers: TimerSet,
-    pub(crate) close_sent: Option<CloseFrame>,
-    pub(crate) close_received: Option<CloseFrame>,
+    role: Role,
+    config: Config,
+    phase: Phase,
+    rx: Receiver,
+    tx: Transmitter,
+    events: VecDeque<Event>,
+    timers: TimerSet,
+    close_sent: Option<CloseFrame>,
+    close_received: Option<CloseFrame>,
     /// How the caller said the transport ended, if it did.
-    pub(crate) transport: Option<TransportEnd>,
+    transport: Option<TransportEnd>,
     /// Caller-driven outgoing fragmented message: its kind and, for text, a validator.
-    pub(crate) sending: Option<(MessageKind, Utf8Validator)>,
+    sending: Option<(MessageKind, Utf8Validator)>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -192,10 +196,8 @@ impl Connection {
             Phase::ClientHandshake(_) | Phase::ServerHandshake(_) | Phase::AwaitingDecision(_) => {
                 State::Connecting
             }
-            Phase::Open if self.close_sent.is_some() || self.close_received.is_some() => {
-                State::Closing
-            }
             Phase::Open => State::Open,
+            Phase::Closing => State::Closing,
             Phase::Closed => State::Closed,
         }
     }
@@ -373,337 +375,11 @@ impl Connection {
     }
 
     /// How many more bytes of data frames can be queued before sends return
-    /// [`SendError::QueueFull`]: the backpressure signal.
+    /// [`SendError::QueueFull`](crate::SendError::QueueFull): the backpressure signal.
     pub fn send_capacity(&self) -> usize {
         self.config
             .limits
             .max_send_queue
             .saturating_sub(self.tx.data_bytes())
     }
-
-    // ----- handshake decisions (server) -----
-
-    /// Accepts the pending upgrade request at time `now` with the chosen subprotocol,
-    /// extensions and extra headers; queues the 101 response, opens the connection and
-    /// starts its timers.
-    ///
-    /// If `accept` is invalid for the request (a subprotocol the client did not offer, a
-    /// bad header), the connection answers `500 Internal Server Error` and closes, and the
-    /// error is returned: every caller gets the same response on the wire.
-    pub fn accept(&mut self, now: Timestamp, accept: &Accept) -> Result<(), AcceptError> {
-        self.timers.tick(now);
-        let Phase::AwaitingDecision(req) = &self.phase else {
-            return Err(AcceptError::NoPendingRequest);
-        };
-        let response = match req.accept_response(accept) {
-            Ok(r) => r,
-            Err(e) => {
-                let body = b"invalid accept options";
-                self.tx
-                    .push_handshake(Bytes::from(reject_response(500, &[], body)));
-                self.finish(Closer::Us);
-                return Err(AcceptError::Handshake(e));
-            }
-        };
-        self.tx.push_handshake(Bytes::from(response));
-        self.phase = Phase::Open;
-        self.timers.handshake = None;
-        self.start_open_timers();
-        Ok(())
-    }
-
-    /// Applies a [`Decision`] to the pending upgrade request at time `now`:
-    /// [`accept`](Connection::accept) or [`reject`](Connection::reject).
-    pub fn decide(&mut self, now: Timestamp, decision: &Decision) -> Result<(), AcceptError> {
-        match decision {
-            Decision::Accept(accept) => self.accept(now, accept),
-            Decision::Reject {
-                status,
-                headers,
-                body,
-            } => self.reject(*status, headers, body),
-        }
-    }
-
-    /// Rejects the pending upgrade request with an HTTP `status`, headers and body; queues
-    /// the response and closes (the transport should be closed once it is written).
-    pub fn reject(
-        &mut self,
-        status: u16,
-        headers: &[(String, String)],
-        body: &[u8],
-    ) -> Result<(), AcceptError> {
-        if !matches!(self.phase, Phase::AwaitingDecision(_)) {
-            return Err(AcceptError::NoPendingRequest);
-        }
-        let response = reject_response(status, headers, body);
-        self.tx.push_handshake(Bytes::from(response));
-        self.finish(Closer::Us);
-        Ok(())
-    }
-
-    // ----- sending -----
-
-    fn check_can_send(&self) -> Result<(), SendError> {
-        match self.state() {
-            State::Connecting => Err(SendError::NotOpen),
-            State::Closed => Err(SendError::Closed),
-            State::Closing => Err(SendError::Closing),
-            State::Open if self.transport.is_some() => Err(SendError::Closed),
-            State::Open => Ok(()),
-        }
-    }
-
-    /// Refuses a send that would take the data queue over `max_send_queue`.
-    fn check_queue(&self, cost: usize) -> Result<(), SendError> {
-        let queued = self.tx.data_bytes();
-        let limit = self.config.limits.max_send_queue;
-        if queued.saturating_add(cost) > limit {
-            return Err(SendError::QueueFull { queued, limit });
-        }
-        Ok(())
-    }
-
-    fn push_data_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
-        self.tx.push_data_frame(fin, opcode, payload);
-    }
-
-    /// Queues a whole message, split into frames of `auto_fragment_size` if configured.
-    /// Cost: no copy for a server (frames share the payload); one masking copy for a client.
-    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
-        self.check_can_send()?;
-        if self.sending.is_some() {
-            return Err(SendError::MessageInProgress);
-        }
-        let opcode = match message.kind() {
-            MessageKind::Text => OpCode::Text,
-            MessageKind::Binary => OpCode::Binary,
-        };
-        let payload = message.into_payload();
-        let frame_size = self
-            .config
-            .auto_fragment_size
-            .filter(|&n| n > 0)
-            .unwrap_or(usize::MAX);
-        self.check_queue(self.config.send_queue_cost(payload.len()))?;
-        self.timers.note_data();
-        if payload.len() <= frame_size {
-            self.push_data_frame(true, opcode, payload);
-            return Ok(());
-        }
-        let mut at = 0;
-        let mut op = opcode;
-        while at < payload.len() {
-            let end = at.saturating_add(frame_size).min(payload.len());
-            self.push_data_frame(end == payload.len(), op, payload.slice(at..end));
-            op = OpCode::Continuation;
-            at = end;
-        }
-        Ok(())
-    }
-
-    /// Queues a text message. Free for a `String` (its buffer is taken).
-    pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), SendError> {
-        self.send(Message::Text(text.into()))
-    }
-
-    /// Queues a binary message. Free for `Bytes` and `Vec<u8>`.
-    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
-        self.send(Message::Binary(data.into()))
-    }
-
-    /// Queues one frame of a message the caller fragments itself. The first call opens a
-    /// message of `kind`; later calls must pass the same kind; `is_last` ends it. Text
-    /// fragments are checked so that the whole message is valid UTF-8 (a code point may span
-    /// fragments).
-    pub fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        data: Bytes,
-        is_last: bool,
-    ) -> Result<(), SendError> {
-        self.check_can_send()?;
-        let opcode = match (&self.sending, kind) {
-            (Some((open, _)), k) if *open != k => return Err(SendError::KindMismatch),
-            (Some(_), _) => OpCode::Continuation,
-            (None, MessageKind::Text) => OpCode::Text,
-            (None, MessageKind::Binary) => OpCode::Binary,
-        };
-        self.check_queue(self.config.send_queue_cost(data.len()))?;
-        let mut validator = self
-            .sending
-            .as_ref()
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        if kind == MessageKind::Text {
-            validator.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
-            if is_last && !validator.is_complete() {
-                return Err(SendError::InvalidUtf8);
-            }
-        }
-        self.sending = if is_last {
-            None
-        } else {
-            Some((kind, validator))
-        };
-        self.timers.note_data();
-        self.push_data_frame(is_last, opcode, data);
-        Ok(())
-    }
-
-    /// Queues a ping (at most 125 bytes) ahead of queued data; it replaces a ping not yet
-    /// started, so pings never pile up.
-    pub fn ping(&mut self, payload: Bytes) -> Result<(), SendError> {
-        self.send_control(OpCode::Ping, payload, FrameKind::Ping)
-    }
-
-    /// Queues a pong (at most 125 bytes) ahead of queued data, behind other pongs; past
-    /// [`Limits::max_pong_backlog`](crate::Limits::max_pong_backlog) the oldest unstarted
-    /// pongs are dropped.
-    pub fn pong(&mut self, payload: Bytes) -> Result<(), SendError> {
-        self.send_control(OpCode::Pong, payload, FrameKind::Pong)
-    }
-
-    fn send_control(
-        &mut self,
-        opcode: OpCode,
-        payload: Bytes,
-        kind: FrameKind,
-    ) -> Result<(), SendError> {
-        self.check_can_send()?;
-        if payload.len() > MAX_CONTROL_PAYLOAD {
-            return Err(SendError::ControlTooLong(payload.len()));
-        }
-        let frame = self.tx.encoder.encode(true, opcode, payload, kind);
-        if kind == FrameKind::Pong {
-            self.tx
-                .push_pong(frame, self.config.limits.max_pong_backlog);
-        } else {
-            self.tx.push_urgent(frame);
-        }
-        Ok(())
-    }
-
-    /// Starts the close handshake at time `now`: queues a Close after the data already
-    /// queued and starts the close timer. Further sends fail with [`SendError::Closing`];
-    /// incoming messages are still delivered until the peer's Close.
-    pub fn close(
-        &mut self,
-        now: Timestamp,
-        code: CloseCode,
-        reason: &str,
-    ) -> Result<(), SendError> {
-        self.timers.tick(now);
-        self.check_can_send()?;
-        if !code.is_sendable() {
-            return Err(SendError::InvalidCloseCode(code.0));
-        }
-        if reason.len() > MAX_REASON_LEN {
-            return Err(SendError::ReasonTooLong(reason.len()));
-        }
-        self.queue_close(CloseFrame {
-            code,
-            reason: reason.to_string(),
-        });
-        Ok(())
-    }
-
-    /// Queues our Close after the data already queued (a failure too: what the application
-    /// sent before it, such as a reply to the last message delivered, is not lost) and
-    /// starts the close timer.
-    pub(crate) fn queue_close(&mut self, frame: CloseFrame) {
-        if self.close_sent.is_some() {
-            return;
-        }
-        self.tx.push_data_frame(true, OpCode::Close, frame.encode());
-        self.close_sent = Some(frame);
-        self.sending = None;
-        self.timers.arm_close(self.config.timers.close_timeout);
-    }
-
-    // ----- endings -----
-
-    /// Ends the connection: reports [`Event::Closed`] and makes every later input a no-op.
-    pub(crate) fn finish(&mut self, closed_by: Closer) {
-        if self.is_closed() {
-            return;
-        }
-        let clean = self.close_sent.is_some() && self.close_received.is_some();
-        let report = CloseReport {
-            sent: self.close_sent.clone(),
-            received: self.close_received.clone(),
-            clean,
-            closed_by,
-            transport: self.transport,
-        };
-        self.phase = Phase::Closed;
-        self.rx.clear();
-        self.timers.clear();
-        self.sending = None;
-        self.events.push_back(Event::Closed(report));
-    }
-
-    /// Fails the connection (RFC 6455 7.1.7): error event, Close with the error's code, no
-    /// further input, Closed.
-    pub(crate) fn fail(&mut self, error: ProtocolError) {
-        self.events
-            .push_back(Event::Error(ConnectionError::Protocol(error)));
-        let frame = CloseFrame {
-            code: error.close_code(),
-            reason: error.reason().to_string(),
-        };
-        self.queue_close(frame);
-        self.finish(Closer::Us);
-        // The peer may still be sending: read and discard its input for a while, so that
-        // closing the socket with unread bytes does not reset it before our Close is read.
-        if self.transport.is_none() {
-            self.timers.drain = self
-                .config
-                .timers
-                .drain_timeout
-                .map(|d| self.timers.now() + d);
-        }
-    }
-
-    /// The handshake failed: error event; a server queues the HTTP error response.
-    pub(crate) fn fail_handshake(&mut self, error: HandshakeError) {
-        if self.role == Role::Server {
-            if let Some(response) = error.response() {
-                self.tx.push_handshake(Bytes::from(response));
-            }
-        }
-        self.events
-            .push_back(Event::Error(ConnectionError::Handshake(error)));
-        self.finish(Closer::Us);
-    }
-
-    /// A timer gave up on the peer: error event, nothing more written, Closed.
-    pub(crate) fn fail_timeout(&mut self, timeout: Timeout) {
-        self.events
-            .push_back(Event::Error(ConnectionError::Timeout(timeout)));
-        self.tx.kill();
-        self.finish(Closer::Us);
-    }
 }
-
-/// Why [`Connection::accept`] or [`Connection::reject`] refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AcceptError {
-    /// No request awaits a decision (not a server, not yet received, or already decided).
-    NoPendingRequest,
-    /// The accept options are invalid (e.g. a subprotocol the client did not offer).
-    Handshake(HandshakeError),
-}
-
-impl core::fmt::Display for AcceptError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            AcceptError::NoPendingRequest => f.write_str("no handshake request awaits a decision"),
-            AcceptError::Handshake(e) => write!(f, "invalid accept: {e}"),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for AcceptError {}

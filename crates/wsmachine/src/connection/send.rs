@@ -1,0 +1,154 @@
+//! Sending: whole messages, caller-fragmented messages, pings and pongs, with the send
+//! queue's byte limit as the backpressure signal.
+
+use bytes::Bytes;
+
+use super::{Connection, State};
+use crate::error::SendError;
+use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
+use crate::message::{Message, MessageKind, Utf8Bytes};
+use crate::transmit::FrameKind;
+
+impl Connection {
+    // ----- sending -----
+
+    pub(super) fn check_can_send(&self) -> Result<(), SendError> {
+        match self.state() {
+            State::Connecting => Err(SendError::NotOpen),
+            State::Closed => Err(SendError::Closed),
+            State::Closing => Err(SendError::Closing),
+            State::Open if self.transport.is_some() => Err(SendError::Closed),
+            State::Open => Ok(()),
+        }
+    }
+
+    /// Refuses a send that would take the data queue over `max_send_queue`.
+    fn check_queue(&self, cost: usize) -> Result<(), SendError> {
+        let queued = self.tx.data_bytes();
+        let limit = self.config.limits.max_send_queue;
+        if queued.saturating_add(cost) > limit {
+            return Err(SendError::QueueFull { queued, limit });
+        }
+        Ok(())
+    }
+
+    fn push_data_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
+        self.tx.push_data_frame(fin, opcode, payload);
+    }
+
+    /// Queues a whole message, split into frames of `auto_fragment_size` if configured.
+    /// Cost: no copy for a server (frames share the payload); one masking copy for a client.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let opcode = match message.kind() {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        };
+        let payload = message.into_payload();
+        let frame_size = self
+            .config
+            .auto_fragment_size
+            .filter(|&n| n > 0)
+            .unwrap_or(usize::MAX);
+        self.check_queue(self.config.send_queue_cost(payload.len()))?;
+        self.timers.note_data();
+        if payload.len() <= frame_size {
+            self.push_data_frame(true, opcode, payload);
+            return Ok(());
+        }
+        let mut at = 0;
+        let mut op = opcode;
+        while at < payload.len() {
+            let end = at.saturating_add(frame_size).min(payload.len());
+            self.push_data_frame(end == payload.len(), op, payload.slice(at..end));
+            op = OpCode::Continuation;
+            at = end;
+        }
+        Ok(())
+    }
+
+    /// Queues a text message. Free for a `String` (its buffer is taken).
+    pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), SendError> {
+        self.send(Message::Text(text.into()))
+    }
+
+    /// Queues a binary message. Free for `Bytes` and `Vec<u8>`.
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send(Message::Binary(data.into()))
+    }
+
+    /// Queues one frame of a message the caller fragments itself. The first call opens a
+    /// message of `kind`; later calls must pass the same kind; `is_last` ends it. Text
+    /// fragments are checked so that the whole message is valid UTF-8 (a code point may span
+    /// fragments).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: Bytes,
+        is_last: bool,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let opcode = match (&self.sending, kind) {
+            (Some((open, _)), k) if *open != k => return Err(SendError::KindMismatch),
+            (Some(_), _) => OpCode::Continuation,
+            (None, MessageKind::Text) => OpCode::Text,
+            (None, MessageKind::Binary) => OpCode::Binary,
+        };
+        self.check_queue(self.config.send_queue_cost(data.len()))?;
+        let mut validator = self
+            .sending
+            .as_ref()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if kind == MessageKind::Text {
+            validator.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
+            if is_last && !validator.is_complete() {
+                return Err(SendError::InvalidUtf8);
+            }
+        }
+        self.sending = if is_last {
+            None
+        } else {
+            Some((kind, validator))
+        };
+        self.timers.note_data();
+        self.push_data_frame(is_last, opcode, data);
+        Ok(())
+    }
+
+    /// Queues a ping (at most 125 bytes) ahead of queued data; it replaces a ping not yet
+    /// started, so pings never pile up.
+    pub fn ping(&mut self, payload: Bytes) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload, FrameKind::Ping)
+    }
+
+    /// Queues a pong (at most 125 bytes) ahead of queued data, behind other pongs; past
+    /// [`Limits::max_pong_backlog`](crate::Limits::max_pong_backlog) the oldest unstarted
+    /// pongs are dropped.
+    pub fn pong(&mut self, payload: Bytes) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload, FrameKind::Pong)
+    }
+
+    fn send_control(
+        &mut self,
+        opcode: OpCode,
+        payload: Bytes,
+        kind: FrameKind,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlTooLong(payload.len()));
+        }
+        let frame = self.tx.encoder.encode(true, opcode, payload, kind);
+        if kind == FrameKind::Pong {
+            self.tx
+                .push_pong(frame, self.config.limits.max_pong_backlog);
+        } else {
+            self.tx.push_urgent(frame);
+        }
+        Ok(())
+    }
+}
