@@ -131,11 +131,11 @@ impl Config {
     /// the payload plus up to 14 header bytes for each frame it is split into. A message
     /// whose cost is over the limit can never be sent; raise the limit.
     pub fn send_queue_cost(&self, payload_len: usize) -> usize {
-        let frame_size = self
-            .auto_fragment_size
-            .filter(|&n| n > 0)
-            .unwrap_or(usize::MAX);
-        let frames = payload_len.div_ceil(frame_size).max(1);
+        // No division on the common path (no automatic fragmentation).
+        let frames = match self.auto_fragment_size {
+            Some(n) if n > 0 && payload_len > n => payload_len.div_ceil(n),
+            _ => 1,
+        };
         payload_len.saturating_add(frames.saturating_mul(crate::frame::MAX_HEADER_LEN))
     }
 }

@@ -212,3 +212,38 @@ fn a_peer_that_answers_keepalive_pings_stays_open() {
         assert!(!pair.client.is_closed(), "client failed at {t} ms");
     }
 }
+
+#[test]
+fn reading_into_the_input_buffer_reserves_the_whole_declared_frame() {
+    let mut s = server();
+    let frame = c2s(0x82, &[3u8; 300_000]);
+    let mut at = 0;
+    let mut buffers = std::collections::HashSet::new();
+    while at < frame.len() {
+        let buf = s.input_buffer(4096);
+        let n = (frame.len() - at)
+            .min(buf.capacity() - buf.len())
+            .min(65_536);
+        buf.extend_from_slice(&frame[at..at + n]);
+        buffers.insert(buf.as_ptr() as usize);
+        at += n;
+        s.handle_input_appended(ms(1));
+        let _ = s.poll_event().map(|e| {
+            assert!(matches!(&e, Event::Message(m) if m.payload().len() == 300_000));
+        });
+    }
+    // After the header is parsed the rest of the frame fits: the buffer moves at most twice
+    // (the first small read, then one reservation for the whole frame).
+    assert!(buffers.len() <= 2, "{} allocations", buffers.len());
+}
+
+#[test]
+fn bytes_appended_after_close_are_dropped() {
+    let mut s = server();
+    s.handle_eof();
+    let _ = drain(&mut s);
+    s.input_buffer(16).extend_from_slice(b"late");
+    s.handle_input_appended(ms(1));
+    assert!(s.poll_event().is_none());
+    assert!(s.input_buffer(0).is_empty());
+}

@@ -282,6 +282,37 @@ impl Connection {
         self.state()
     }
 
+    /// The receive buffer, to read from the transport straight into it: append what you
+    /// read (e.g. with tokio's `AsyncReadExt::read_buf` or `BufMut`, which append without
+    /// zeroing), then call [`handle_input_appended`](Self::handle_input_appended). It has at
+    /// least `min_spare` bytes of spare capacity, or room for the whole rest of the frame
+    /// being received when that is larger (its length already passed the limits), so a large
+    /// message arrives in one allocation with no copy. Only append: the bytes already in it
+    /// are the connection's.
+    pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
+        self.rx.reserve_missing();
+        self.rx.buf.reserve(min_spare);
+        self.rx.lent_at = Some(self.rx.buf.len());
+        &mut self.rx.buf
+    }
+
+    /// Takes the bytes appended to [`input_buffer`](Self::input_buffer) since it was lent,
+    /// read at time `now`, as [`handle_input`](Self::handle_input) does but without a copy.
+    /// After close they are dropped.
+    pub fn handle_input_appended(&mut self, now: Timestamp) -> State {
+        self.timers.tick(now);
+        let Some(at) = self.rx.lent_at.take() else {
+            return self.state();
+        };
+        let at = at.min(self.rx.buf.len());
+        if !self.accepts_input() {
+            self.rx.buf.truncate(at);
+        } else if self.rx.buf.len() > at {
+            self.timers.note_rx();
+        }
+        self.state()
+    }
+
     fn accepts_input(&self) -> bool {
         !self.is_closed() && self.transport.is_none() && self.close_received.is_none()
     }

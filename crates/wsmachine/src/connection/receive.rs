@@ -49,6 +49,8 @@ struct MessageInProgress {
 /// Receive-side state.
 pub(super) struct Receiver {
     pub(super) buf: BytesMut,
+    /// The buffer's length when it was lent out by `input_buffer`.
+    pub(super) lent_at: Option<usize>,
     frame: Option<FrameInProgress>,
     message: Option<MessageInProgress>,
 }
@@ -65,6 +67,7 @@ impl Receiver {
     pub(super) fn new() -> Self {
         Receiver {
             buf: BytesMut::new(),
+            lent_at: None,
             frame: None,
             message: None,
         }
@@ -78,6 +81,17 @@ impl Receiver {
     fn release_if_idle(&mut self) {
         if self.buf.is_empty() && self.buf.capacity() > Self::IDLE_CAPACITY {
             self.buf = BytesMut::new();
+        }
+    }
+
+    /// Reserves room for the rest of the frame being received (its length already passed
+    /// the limits), so the bytes still to come fit without reallocating.
+    pub(super) fn reserve_missing(&mut self) {
+        let Some(f) = &self.frame else { return };
+        let need = usize::try_from(f.remaining).unwrap_or(usize::MAX);
+        let missing = need.saturating_sub(self.buf.len());
+        if missing > 0 {
+            self.buf.reserve(missing);
         }
     }
 
@@ -248,6 +262,11 @@ impl Connection {
             consumed: 0,
             checked: 0,
         });
+        // A data frame whose length passed the limits and is assembled whole: reserve the
+        // rest of it now, so it arrives into one allocation instead of growing by copies.
+        if self.config.receive_mode == ReceiveMode::Messages && !header.opcode.is_control() {
+            self.rx.reserve_missing();
+        }
         // The payload is often already here: go on without another round.
         self.step_payload()
     }
@@ -416,7 +435,7 @@ impl Connection {
         }
         let data = payload.freeze();
         let message = if header.opcode == OpCode::Text {
-            if core::str::from_utf8(&data).is_err() {
+            if simdutf8::basic::from_utf8(&data).is_err() {
                 return self.fail_step(ProtocolError::InvalidUtf8);
             }
             Message::Text(Utf8Bytes::from_validated(data))
