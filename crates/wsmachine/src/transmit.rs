@@ -98,8 +98,9 @@ impl Encoder {
         }
     }
 
-    /// Builds one frame to queue alone. Cost: a large server payload is shared without a
-    /// copy; otherwise the frame is one allocation (the client's masking copy).
+    /// Builds one frame to queue alone. Cost: a server's payload is shared without a copy
+    /// or an allocation (the header is inline); a client's frame is one allocation (the
+    /// masking copy).
     pub(crate) fn encode(
         &mut self,
         fin: bool,
@@ -107,7 +108,7 @@ impl Encoder {
         payload: Bytes,
         kind: FrameKind,
     ) -> OutFrame {
-        if matches!(self, Encoder::Server) && payload.len() > COALESCE_LIMIT {
+        if matches!(self, Encoder::Server) {
             let (_, head, n) = self.header(fin, opcode, payload.len());
             return OutFrame {
                 head,

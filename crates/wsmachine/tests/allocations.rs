@@ -1,0 +1,115 @@
+//! The frame-level API allocates nothing per message in steady state: receiving small
+//! messages, answering pings and echoing through the send queue reuse the connection's
+//! buffers. Counted with a global allocator wrapper (this test binary only).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wsmachine::random::SeededRandom;
+use wsmachine::{Bytes, Config, Connection, Event, Message, Role, Timestamp};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// The counter is global: the tests take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [9, 8, 7, 6];
+    let mut out = vec![b0, 0x80 | payload.len() as u8];
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+#[test]
+fn steady_state_receive_and_echo_allocate_nothing_per_message() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut server = Connection::open_with_random(
+        Role::Server,
+        Config::default(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(1)),
+    );
+    // One read carries a text message, a binary message and a ping.
+    let mut read = masked(0x81, b"hello, steady state");
+    read.extend(masked(0x82, &[7u8; 100]));
+    read.extend(masked(0x89, b"p"));
+    let mut wire = Vec::with_capacity(1 << 16);
+    let mut round = |server: &mut Connection, t: u64| {
+        server.handle_input(Timestamp::from_millis(t), &read);
+        while let Some(ev) = server.poll_event() {
+            match ev {
+                Event::Message(m) => server.send(m).unwrap(),
+                Event::Ping(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        wire.clear();
+        server.write_transmit_to(&mut wire, usize::MAX);
+        assert!(!wire.is_empty());
+    };
+    for t in 0..1_000 {
+        round(&mut server, t);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    const ROUNDS: u64 = 10_000;
+    for t in 1_000..1_000 + ROUNDS {
+        round(&mut server, t);
+    }
+    let per_round = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / ROUNDS as f64;
+    // Three messages a round (two echoed, one pong): no allocation per message.
+    assert!(per_round < 0.01, "{per_round} allocations per round");
+    let _ = Message::binary(Bytes::new());
+}
+
+#[test]
+fn a_client_echoing_allocates_nothing_per_message_either() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut client = Connection::open_with_random(
+        Role::Client,
+        Config::default(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(2)),
+    );
+    let mut read = vec![0x81, 5];
+    read.extend_from_slice(b"hello");
+    read.extend_from_slice(&[0x82, 100]);
+    read.extend_from_slice(&[1u8; 100]);
+    let mut wire = Vec::with_capacity(1 << 16);
+    let mut round = |c: &mut Connection, t: u64| {
+        c.handle_input(Timestamp::from_millis(t), &read);
+        while let Some(Event::Message(m)) = c.poll_event() {
+            c.send(m).unwrap();
+        }
+        wire.clear();
+        c.write_transmit_to(&mut wire, usize::MAX);
+    };
+    for t in 0..1_000 {
+        round(&mut client, t);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for t in 1_000..11_000 {
+        round(&mut client, t);
+    }
+    let per_round = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 10_000.0;
+    assert!(per_round < 0.01, "{per_round} allocations per round");
+}
