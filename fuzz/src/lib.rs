@@ -637,7 +637,8 @@ pub fn encode_frame(
 }
 
 /// The raw-bytes frame targets: `[flags, chunk_seed, bytes...]` fed to a handshake-free
-/// connection of `role`, events drained after every chunk, then EOF.
+/// connection of `role`, events drained after every chunk, then EOF. With flag 0x20 the
+/// chunks go in as owned buffers, or (odd seed) are appended to `input_buffer`.
 pub fn run_frame_target(role: Role, data: &[u8]) {
     let (flags, seed, bytes) = match data {
         [f, s, rest @ ..] => (*f, *s, rest),
@@ -650,7 +651,11 @@ pub fn run_frame_target(role: Role, data: &[u8]) {
     let owned = flags & 0x20 != 0;
     let write_as_we_go = flags & 0x40 != 0;
     for chunk in Chunker::new(seed).split(bytes) {
-        if owned {
+        if owned && seed & 1 == 1 {
+            // Read straight into the connection's receive buffer.
+            w.conn.input_buffer(chunk.len()).extend_from_slice(chunk);
+            w.conn.handle_input_appended(w.now);
+        } else if owned {
             w.conn.handle_input_owned(w.now, bytes::BytesMut::from(chunk));
         } else {
             w.conn.handle_input(w.now, chunk);
