@@ -247,3 +247,25 @@ fn bytes_appended_after_close_are_dropped() {
     assert!(s.poll_event().is_none());
     assert!(s.input_buffer(0).is_empty());
 }
+
+#[test]
+fn a_client_that_got_the_servers_close_reads_on_until_the_servers_eof() {
+    let mut c = client();
+    c.handle_input(ms(1), &s2c(0x88, &[0x03, 0xe8]));
+    let events = drain(&mut c);
+    assert!(matches!(events[0], Event::CloseReceived(_)));
+    assert!(!c.is_closed(), "the server ends TCP first");
+    let echo = parse_frames(&output(&mut c));
+    assert_eq!(echo[0].0, 0x88, "the client echoed the Close");
+    assert!(
+        c.wants_input(),
+        "keep reading, or the server's EOF is never seen"
+    );
+    c.handle_input(ms(2), b"bytes after the Close are discarded");
+    assert!(c.poll_event().is_none());
+    c.handle_eof();
+    let events = drain(&mut c);
+    assert!(matches!(events.last(), Some(Event::Closed(r)) if r.clean));
+    assert!(!c.wants_input());
+    assert!(c.should_close_transport());
+}

@@ -234,10 +234,15 @@ impl Connection {
     /// what we send), and once no more input is useful. True while draining the peer after a
     /// failure (the input is then discarded). Memory per connection therefore stays under
     /// `max(input_high_water + max_frame_size)` of input plus `max_message_size` being
-    /// assembled plus `max_send_queue + max_pong_backlog` of output.
+    /// assembled plus `max_send_queue + max_pong_backlog` of output. Also true while a
+    /// client that received the server's Close waits for the server to end TCP (RFC 6455
+    /// 7.1.1): bytes read then are discarded, and the EOF finishes the connection cleanly.
     pub fn wants_input(&self) -> bool {
         if self.is_closed() {
             return self.timers.drain.is_some();
+        }
+        if self.awaiting_server_eof() {
+            return true;
         }
         if !self.accepts_input() || matches!(self.phase, Phase::AwaitingDecision(_)) {
             return false;
@@ -311,6 +316,14 @@ impl Connection {
             self.timers.note_rx();
         }
         self.state()
+    }
+
+    /// A client got the server's Close and waits for the server to close the transport.
+    fn awaiting_server_eof(&self) -> bool {
+        self.role == crate::role::Role::Client
+            && self.close_received.is_some()
+            && self.transport.is_none()
+            && !self.is_closed()
     }
 
     fn accepts_input(&self) -> bool {
