@@ -180,7 +180,10 @@ fuzz_target!(|data: &[u8]| {
                             let n = w.conn.pending_transmit();
                             w.out.skip_raw(n);
                         }
-                        assert!(w.conn.accept(w.now, &Accept::default()).is_err(), "decided twice");
+                        assert!(
+                            w.conn.accept(w.now, &Accept::default()).is_err(),
+                            "decided twice"
+                        );
                     }
                     Event::Error(ConnectionError::Handshake(e)) => match &chunked {
                         Some(Err(b)) => assert_eq!(&e, b, "connection saw another error"),

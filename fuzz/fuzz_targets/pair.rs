@@ -13,9 +13,10 @@ use arbitrary::{Arbitrary, Unstructured};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use wsmachine::{
-    Accept, ClientRequest, CloseCode, Connection, Event, Message, MessageKind, Role, Timestamp,
+    Accept, ClientRequest, CloseCode, Connection, Event, Message, MessageKind, Timestamp,
 };
-use wsmachine_fuzz::{FuzzConfig, Watched, rng};
+use wsmachine_fuzz::{FuzzConfig, Watched};
+use wsmachine_test_support::Pair;
 
 #[derive(Debug, Arbitrary)]
 struct Setup {
@@ -96,7 +97,7 @@ impl Side {
     }
 }
 
-struct Pair {
+struct Fuzzed {
     client: Side,
     server: Side,
     /// Exact delivery is checked until a close starts or a side fails.
@@ -107,7 +108,7 @@ struct Pair {
     accepted: bool,
 }
 
-impl Pair {
+impl Fuzzed {
     fn side(&mut self, client: bool) -> (&mut Side, &mut Side) {
         if client {
             (&mut self.client, &mut self.server)
@@ -238,23 +239,20 @@ fn run(data: &[u8]) -> Option<()> {
     // The handshake itself is covered by the handshake targets; keep its timer generous here.
     cc.timers.handshake_timeout = Some(Duration::from_secs(3600));
     sc.timers.handshake_timeout = Some(Duration::from_secs(3600));
-    let (client, server) = if setup.handshake {
+    // The same pair the core's tests use, before the fuzzer takes over the pipe.
+    let joined = if setup.handshake {
         let req = ClientRequest::new("ws://example.com/chat").ok()?;
-        let c = Connection::client_with_random(&req, cc, Timestamp::ZERO, rng(setup.seed))
-            .expect("client handshake setup");
-        (c, Connection::server(sc, Timestamp::ZERO))
+        Pair::connecting(&req, cc, sc, setup.seed, Timestamp::ZERO)
     } else {
-        (
-            Connection::open_with_random(Role::Client, cc, Timestamp::ZERO, rng(setup.seed)),
-            Connection::open_with_random(Role::Server, sc, Timestamp::ZERO, rng(0)),
-        )
+        Pair::open(cc, sc, setup.seed)
     };
+    let (client, server) = (joined.client, joined.server);
     let mut client = Side::new(client);
     if setup.handshake {
         // The request bytes are not frames.
         client.w.out.skip_raw(client.w.conn.pending_transmit());
     }
-    let mut p = Pair {
+    let mut p = Fuzzed {
         client,
         server: Side::new(server),
         checking: true,

@@ -133,7 +133,8 @@ fn run(data: &[u8]) -> Option<()> {
             }
             Op::FeedBytes(b) => w.feed(&b),
             Op::FeedOwned(b) => {
-                w.conn.handle_input_owned(w.now, bytes::BytesMut::from(&b[..]));
+                w.conn
+                    .handle_input_owned(w.now, bytes::BytesMut::from(&b[..]));
                 w.check();
             }
             Op::FeedFrame(f) => w.feed(&f.encode(peer)),

@@ -656,7 +656,8 @@ pub fn run_frame_target(role: Role, data: &[u8]) {
             w.conn.input_buffer(chunk.len()).extend_from_slice(chunk);
             w.conn.handle_input_appended(w.now);
         } else if owned {
-            w.conn.handle_input_owned(w.now, bytes::BytesMut::from(chunk));
+            w.conn
+                .handle_input_owned(w.now, bytes::BytesMut::from(chunk));
         } else {
             w.conn.handle_input(w.now, chunk);
         }

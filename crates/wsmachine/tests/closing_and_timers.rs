@@ -1,14 +1,12 @@
 //! The close handshake in both directions, the lenient close model, and every timer on a
 //! caller-driven clock.
 
-mod common;
-
-use common::*;
 use std::time::Duration;
 use wsmachine::{
     Bytes, CloseCode, Closer, Config, ConnectionError, Event, SendError, State, Timeout, Timers,
     Timestamp,
 };
+use wsmachine_test_support::*;
 
 fn ms(n: u64) -> Timestamp {
     Timestamp::from_millis(n)

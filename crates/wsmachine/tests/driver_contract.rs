@@ -2,10 +2,8 @@
 //! within the pong budget, a reply sent before the next poll goes out before a failing
 //! Close, the input backpressure signal, and the drain after a failure.
 
-mod common;
-
-use common::*;
 use wsmachine::{Config, Event, Limits, Message, Timestamp};
+use wsmachine_test_support::*;
 
 fn ms(n: u64) -> Timestamp {
     Timestamp::from_millis(n)
@@ -197,20 +195,24 @@ fn a_peer_that_answers_keepalive_pings_stays_open() {
         ..Config::default()
     };
     let mut pair = Pair::handshake(config, ms(0));
-    let mut t = 0;
-    while t < 5_000 {
-        t += 50;
-        pair.server.handle_timeout(ms(t));
-        pair.client.handle_timeout(ms(t));
-        let c2s = output(&mut pair.client);
-        let s2c = output(&mut pair.server);
-        pair.server.handle_input(ms(t), &c2s);
-        pair.client.handle_input(ms(t), &s2c);
-        let _ = drain(&mut pair.server);
-        let _ = drain(&mut pair.client);
-        assert!(!pair.server.is_closed(), "server failed at {t} ms");
-        assert!(!pair.client.is_closed(), "client failed at {t} ms");
-    }
+    // Deadline to deadline on the simulated clock: pings go out, pongs come back.
+    pair.run_for(std::time::Duration::from_secs(5));
+    assert_eq!(pair.now, ms(5_000));
+    assert!(!pair.server.is_closed() && !pair.client.is_closed());
+    let pongs = |events: &[Event]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Pong(_)))
+            .count()
+    };
+    // Both sides pinged every 200 ms of silence: about 25 pongs each way in 5 s.
+    assert!(pongs(&pair.server_events) >= 20, "{:?}", pair.server_events);
+    assert!(pongs(&pair.client_events) >= 20);
+    assert!(
+        pair.server_events
+            .iter()
+            .all(|e| !matches!(e, Event::Error(_)))
+    );
 }
 
 #[test]

@@ -1,14 +1,12 @@
 //! A client core and a server core run the opening handshake against each other in memory,
 //! then exchange messages; pipelined frame bytes on either side are not lost.
 
-mod common;
-
-use common::*;
 use wsmachine::handshake::Accept;
 use wsmachine::random::SeededRandom;
 use wsmachine::{
     ClientRequest, CloseCode, Config, Connection, ConnectionError, Event, Message, State, Timestamp,
 };
+use wsmachine_test_support::*;
 
 fn handshake_pair(
     protocols: &[&str],

@@ -1,12 +1,10 @@
 //! Hostile input, one row per test: each asserts the close code sent, that the connection is
 //! Closed, and that no event follows.
 
-mod common;
-
-use common::*;
 use wsmachine::{
     CloseCode, Config, Connection, ConnectionError, Event, Limits, ProtocolError, State,
 };
+use wsmachine_test_support::*;
 
 /// Feeds `input` to `conn` and returns its events; asserts the last two are Error(protocol)
 /// and Closed, and that the Close frame sent carries `code`.

@@ -2,13 +2,11 @@
 //! class, chunking independence, exactly-once in-order delivery between a client and a server
 //! core, and a clean end at any EOF or reset position.
 
-mod common;
-
-use common::*;
 use proptest::prelude::*;
 use wsmachine::{
     Bytes, CloseCode, Config, Connection, Event, Limits, Message, MessageKind, ReceiveMode, State,
 };
+use wsmachine_test_support::*;
 
 fn payload(len: usize, seed: u8) -> Vec<u8> {
     (0..len)

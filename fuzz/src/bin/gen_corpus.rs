@@ -1,18 +1,17 @@
 //! Writes the seed corpus of the fuzz targets (fuzz/corpus/<target>/) from real traffic:
-//! a client core and a server core run the opening handshake and a few conversations in
-//! memory, and the bytes each side received are recorded.
+//! a client core and a server core (the test-support `Pair`, on a simulated clock) run the
+//! opening handshake and a few conversations in memory, and the bytes each side received
+//! are recorded.
 //!
-//! `cargo run -p wsmachine --example gen_corpus -- fuzz/corpus` (see scripts/gen-fuzz-corpus.sh).
-//! Dev-only; deterministic (seeded keys, a fixed clock).
+//! `cargo run --manifest-path fuzz/Cargo.toml --bin gen_corpus -- fuzz/corpus` (see
+//! scripts/gen-fuzz-corpus.sh). Deterministic: seeded keys, a simulated clock.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wsmachine::random::SeededRandom;
-use wsmachine::{
-    Accept, Bytes, ClientRequest, CloseCode, Config, Connection, Event, MessageKind, Timestamp,
-};
+use wsmachine::{Bytes, ClientRequest, CloseCode, Config, MessageKind, Timestamp};
+use wsmachine_test_support::Pair;
 
 /// What each side received, and where the handshake ends in it.
 struct Traffic {
@@ -22,56 +21,6 @@ struct Traffic {
     /// Everything the client read: the 101 response, then server frames.
     to_client: Vec<u8>,
     response_len: usize,
-}
-
-struct Pair {
-    client: Connection,
-    server: Connection,
-    to_server: Vec<u8>,
-    to_client: Vec<u8>,
-    response_len: usize,
-    now: Timestamp,
-}
-
-impl Pair {
-    fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            while let Some(b) = self.client.poll_transmit() {
-                self.to_server.extend_from_slice(&b);
-                self.server.handle_input(Timestamp::ZERO, &b);
-                moved = true;
-            }
-            while let Some(ev) = self.server.poll_event() {
-                if let Event::Request(req) = ev {
-                    let accept = Accept {
-                        subprotocol: req.subprotocols.first().cloned(),
-                        ..Accept::default()
-                    };
-                    self.server
-                        .accept(Timestamp::ZERO, &accept)
-                        .expect("accept");
-                    self.response_len = self.server.pending_transmit();
-                }
-            }
-            while let Some(b) = self.server.poll_transmit() {
-                self.to_client.extend_from_slice(&b);
-                self.client.handle_input(Timestamp::ZERO, &b);
-                moved = true;
-            }
-            while self.client.poll_event().is_some() {}
-            if !moved {
-                return;
-            }
-        }
-    }
-
-    fn tick(&mut self, d: Duration) {
-        self.now = self.now + d;
-        self.client.handle_timeout(self.now);
-        self.server.handle_timeout(self.now);
-        self.pump();
-    }
 }
 
 fn scenario(seed: u64, which: u8) -> Traffic {
@@ -85,20 +34,9 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             .subprotocol("chat")
             .header("Origin", "http://example.com");
     }
-    let rng = Box::new(SeededRandom::from_u64(seed));
-    let client =
-        Connection::client_with_random(&req, config, Timestamp::ZERO, rng).expect("client");
-    let request_len = client.pending_transmit();
-    let server = Connection::server(config, Timestamp::ZERO);
-    let mut p = Pair {
-        client,
-        server,
-        to_server: Vec::new(),
-        to_client: Vec::new(),
-        response_len: 0,
-        now: Timestamp::ZERO,
-    };
-    p.pump();
+    let mut p = Pair::connecting(&req, config, config, seed, Timestamp::ZERO);
+    let request_len = p.client.pending_transmit();
+    p.drive();
     let (c, s) = (&mut p.client, &mut p.server);
     match which {
         0 => {
@@ -107,10 +45,8 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             c.send_binary(vec![0u8, 1, 2, 3, 255]).unwrap();
             s.send_binary(Bytes::from(vec![7u8; 300])).unwrap();
             c.ping(Bytes::from_static(b"are you there")).unwrap();
-            p.pump();
-            p.client
-                .close(Timestamp::ZERO, CloseCode::NORMAL, "done")
-                .unwrap();
+            p.drive();
+            p.client.close(p.now, CloseCode::NORMAL, "done").unwrap();
         }
         1 => {
             c.send_text("x".repeat(180)).unwrap();
@@ -131,22 +67,19 @@ fn scenario(seed: u64, which: u8) -> Traffic {
             s.pong(Bytes::from_static(b"unsolicited")).unwrap();
             s.send_fragment(MessageKind::Binary, Bytes::from_static(b"def"), true)
                 .unwrap();
-            p.pump();
+            p.drive();
             p.server
-                .close(Timestamp::ZERO, CloseCode(4000), "server going")
+                .close(p.now, CloseCode(4000), "server going")
                 .unwrap();
         }
         2 => {
             c.send_text("ünïcödé ✓ 日本語 🎉").unwrap();
             s.send_text("").unwrap();
             c.send_binary(Vec::new()).unwrap();
-            p.pump();
+            p.drive();
             // Keepalive: silence, then pings from both timers.
-            p.tick(Duration::from_secs(31));
-            p.tick(Duration::from_secs(1));
-            p.client
-                .close(Timestamp::ZERO, CloseCode::GOING_AWAY, "")
-                .unwrap();
+            p.run_for(Duration::from_secs(32));
+            p.client.close(p.now, CloseCode::GOING_AWAY, "").unwrap();
         }
         _ => {
             for i in 0..5 {
@@ -154,13 +87,11 @@ fn scenario(seed: u64, which: u8) -> Traffic {
                 s.send_binary(vec![i as u8; 130 + i]).unwrap();
             }
             c.ping(Bytes::new()).unwrap();
-            p.pump();
-            p.server
-                .close(Timestamp::ZERO, CloseCode::POLICY, "policy")
-                .unwrap();
+            p.drive();
+            p.server.close(p.now, CloseCode::POLICY, "policy").unwrap();
         }
     }
-    p.pump();
+    p.drive();
     Traffic {
         to_server: p.to_server,
         request_len,

@@ -1,6 +1,5 @@
-//! Shared helpers for the core's integration tests: raw frame building and a client/server
-//! pair wired back to back in memory.
-#![allow(dead_code)]
+//! Frames by hand: build any frame (valid or not), split a byte stream into frames, and the
+//! one-line ways to make a connection, drain its events and take its output.
 
 use wsmachine::random::SeededRandom;
 use wsmachine::{Config, Connection, Event, Role, Timestamp};
@@ -30,9 +29,10 @@ pub fn raw_frame(b0: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     out
 }
 
+/// The masking key [`c2s`] uses.
 pub const KEY: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
 
-/// A frame as a client would send it to a server (masked).
+/// A frame as a client would send it to a server (masked with [`KEY`]).
 pub fn c2s(b0: u8, payload: &[u8]) -> Vec<u8> {
     raw_frame(b0, payload, Some(KEY))
 }
@@ -42,10 +42,12 @@ pub fn s2c(b0: u8, payload: &[u8]) -> Vec<u8> {
     raw_frame(b0, payload, None)
 }
 
+/// An open server (no handshake) with the default config, at time zero.
 pub fn server() -> Connection {
     server_with(Config::default())
 }
 
+/// An open server (no handshake) with `config`, at time zero.
 pub fn server_with(config: Config) -> Connection {
     Connection::open_with_random(
         Role::Server,
@@ -55,10 +57,12 @@ pub fn server_with(config: Config) -> Connection {
     )
 }
 
+/// An open client (no handshake, seeded masking keys) with the default config, at time zero.
 pub fn client() -> Connection {
     client_with(Config::default())
 }
 
+/// An open client (no handshake, seeded masking keys) with `config`, at time zero.
 pub fn client_with(config: Config) -> Connection {
     Connection::open_with_random(
         Role::Client,
@@ -80,7 +84,8 @@ pub fn output(conn: &mut Connection) -> Vec<u8> {
     out
 }
 
-/// Splits a byte stream into frames: (b0, masked, payload unmasked).
+/// Splits a byte stream of whole frames into `(first byte, masked, unmasked payload)`.
+/// Panics on a partial or malformed frame: it is for checking output the core produced.
 pub fn parse_frames(mut bytes: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
     let mut frames = Vec::new();
     while !bytes.is_empty() {
@@ -92,75 +97,8 @@ pub fn parse_frames(mut bytes: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
         if let Some(k) = h.mask {
             wsmachine::mask::apply_mask(&mut p, k, 0);
         }
-        let b0 = bytes[0];
-        frames.push((b0, h.mask.is_some(), p));
+        frames.push((bytes[0], h.mask.is_some(), p));
         bytes = &bytes[n + len..];
     }
     frames
-}
-
-/// A client and a server joined in memory.
-pub struct Pair {
-    pub client: Connection,
-    pub server: Connection,
-    pub client_events: Vec<Event>,
-    pub server_events: Vec<Event>,
-}
-
-impl Pair {
-    pub fn new(config: Config) -> Pair {
-        Pair {
-            client: client_with(config),
-            server: server_with(config),
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-        }
-    }
-
-    /// A client and a server that ran the opening handshake at time `now`.
-    pub fn handshake(config: Config, now: Timestamp) -> Pair {
-        let request = wsmachine::ClientRequest::new("ws://localhost/").unwrap();
-        let client = Connection::client_with_random(
-            &request,
-            config,
-            now,
-            Box::new(SeededRandom::from_u64(7)),
-        )
-        .unwrap();
-        let mut server = Connection::server(config, now);
-        let mut pair = Pair {
-            client,
-            server: Connection::server(config, now),
-            client_events: Vec::new(),
-            server_events: Vec::new(),
-        };
-        server.handle_input(now, &output(&mut pair.client));
-        assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-        server.accept(now, &wsmachine::Accept::default()).unwrap();
-        pair.client.handle_input(now, &output(&mut server));
-        assert!(matches!(
-            pair.client.poll_event(),
-            Some(Event::Connected(_))
-        ));
-        pair.server = server;
-        pair
-    }
-
-    /// Moves bytes both ways until both are quiet, collecting events.
-    pub fn drive(&mut self) {
-        loop {
-            let c2s = output(&mut self.client);
-            let s2c = output(&mut self.server);
-            self.server.handle_input(Timestamp::ZERO, &c2s);
-            self.client.handle_input(Timestamp::ZERO, &s2c);
-            let se = drain(&mut self.server);
-            let ce = drain(&mut self.client);
-            let quiet = c2s.is_empty() && s2c.is_empty() && se.is_empty() && ce.is_empty();
-            self.server_events.extend(se);
-            self.client_events.extend(ce);
-            if quiet {
-                break;
-            }
-        }
-    }
 }
