@@ -7,12 +7,16 @@ use wsmachine::{AcceptError, CloseReport, HandshakeError, ProtocolError, SendErr
 
 /// Everything that can go wrong on a blocking WebSocket. Never a panic.
 ///
-/// After [`Protocol`](Error::Protocol), [`Timeout`](Error::Timeout) or an [`Io`](Error::Io)
-/// error from a read, the next `recv` returns [`Closed`](Error::Closed) with the report.
+/// After [`Protocol`](Error::Protocol) or [`Timeout`](Error::Timeout), the next `recv`
+/// returns [`Closed`](Error::Closed) with the report. [`Io`](Error::Io) means a write failed
+/// (the transport is over: the next `recv` reports the close) or made no progress for
+/// [`Options::write_timeout`](crate::Options::write_timeout) (`TimedOut`: the bytes stay
+/// queued and the connection goes on).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The transport failed (a read or write error, a write timeout).
+    /// An I/O error: connecting failed, a write failed, or a write stalled for the write
+    /// timeout (see above).
     Io(io::Error),
     /// The peer broke the protocol; the connection was failed with the error's close code.
     Protocol(ProtocolError),

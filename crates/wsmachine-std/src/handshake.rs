@@ -58,14 +58,14 @@ impl ServerBuilder {
         self
     }
 
-    /// The stream's write timeout.
+    /// [`Options::write_timeout`].
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.write_timeout = timeout;
         self
     }
 
     /// Adds a supported subprotocol. The first protocol the client offers that is in this
-    /// list is selected (the client's order of preference).
+    /// list is selected (the client's order of preference; [`Request::select_subprotocol`]).
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocols.push(protocol.into());
         self
@@ -92,18 +92,10 @@ impl ServerBuilder {
         &self.options
     }
 
-    /// The default accept for `request`: negotiated subprotocol and the builder's headers.
+    /// The default accept for `request`: the subprotocol [`Accept::negotiate`] picks from the
+    /// builder's list, and the builder's headers.
     pub fn default_accept(&self, request: &Request) -> Accept {
-        let subprotocol = request
-            .subprotocols
-            .iter()
-            .find(|p| self.subprotocols.iter().any(|s| s == *p))
-            .cloned();
-        Accept {
-            subprotocol,
-            extensions: Vec::new(),
-            headers: self.headers.clone(),
-        }
+        Accept::negotiate(request, &self.subprotocols, self.headers.clone())
     }
 
     /// Runs the server handshake on `stream` and returns the open WebSocket, or the error
@@ -170,7 +162,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The stream's write timeout.
+    /// [`Options::write_timeout`].
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.write_timeout = timeout;
         self

@@ -1,12 +1,26 @@
 //! The blocking WebSocket: one stream, one core connection, one owner.
+//!
+//! This is the driver contract's loop in blocking form. The core decides every protocol
+//! question; this type only moves bytes and time:
+//!
+//! - writes: `transmit_io_slices` + `write_vectored` + `advance_transmit`, each failure told
+//!   to the core with `handle_io_error`; each write times out at the core's next deadline
+//!   (its timers run while a write waits) or after [`Options::write_timeout`] without progress;
+//! - reads: only while the core `wants_input`, into a scratch buffer fed to `handle_input`;
+//!   each read times out at the core's next deadline (`poll_timeout` becomes the read timeout);
+//! - events: `poll_event` only when the caller asks for the next one (no parsing ahead);
+//! - closing: once the core is closed and its output written, the write side is shut down
+//!   (TCP FIN), then the peer is read (and discarded by the core) until
+//!   `should_close_transport`.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use wsmachine::io::IoDirection;
 use wsmachine::{
-    CloseCode, CloseFrame, CloseReport, Config, Connection, ConnectionError, Event, Fragment,
-    Message, MessageKind, Request, Response, SendError, State, Timestamp, Utf8Bytes,
+    CloseCode, CloseFrame, CloseReport, Config, Connection, ConnectionError, Decision, Event,
+    Fragment, Message, MessageKind, Request, Response, SendError, State, Timestamp, Utf8Bytes,
 };
 
 use crate::error::Error;
@@ -17,11 +31,17 @@ use crate::stream::{PeerAddr, SetReadTimeout};
 pub struct Options {
     /// The core configuration (limits, timers, receive mode).
     pub config: Config,
-    /// Write timeout set on the stream (if it supports one). A write that times out fails
-    /// the connection (the peer is not reading): the send returns [`Error::Io`] and the next
-    /// `recv` reports the close. Default 30 s.
+    /// The longest one call waits for the peer to take bytes without any progress (default
+    /// 30 s; `None`: as long as the core's timers let it). When it passes, the call returns
+    /// [`Error::Io`] (`TimedOut`); the unwritten bytes stay queued, within
+    /// [`Limits::max_send_queue`](wsmachine::Limits::max_send_queue), and go out with the
+    /// next call that writes (a send, [`flush`](WebSocket::flush) or
+    /// [`recv`](WebSocket::recv)). Whether the connection ends is the core's decision (its
+    /// keepalive, close and drain timers). After the close, it bounds the wait to write the
+    /// last bytes before the stream is given up. Needs a stream with write timeouts
+    /// ([`SetReadTimeout::set_write_timeout`]).
     pub write_timeout: Option<Duration>,
-    /// Size of the read buffer, in bytes (default 64 KiB).
+    /// Size of the read buffer, in bytes (default 64 KiB): the most one read takes.
     pub read_buffer_size: usize,
 }
 
@@ -62,22 +82,89 @@ pub enum Received {
     CloseReceived(CloseFrame),
 }
 
+/// How a round of writing ended.
+enum Written {
+    /// Everything queued is written (and the stream flushed), or the core dropped it.
+    Done,
+    /// No byte went out for [`Options::write_timeout`]: the rest stays queued.
+    Stalled(io::Error),
+    /// The transport failed; the core was told.
+    Ended(io::Error),
+}
+
+impl Written {
+    fn into_result(self) -> Result<(), Error> {
+        match self {
+            Written::Done => Ok(()),
+            Written::Stalled(e) | Written::Ended(e) => Err(Error::Io(e)),
+        }
+    }
+}
+
+/// A timeout this much longer than the wait it bounds is kept rather than set again: a
+/// deadline may fire up to this late, and a busy connection saves a system call per read.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
+/// The shortest timeout set on a stream (a zero timeout means "none" to the OS).
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// The timeout to set for a blocking call starting at `now` that must return by `until`
+/// (`None`: unbounded), or `None` when `armed`, the one set already, will do: it returns in
+/// time and no earlier than half the wait.
+fn timeout_change(
+    armed: Option<Duration>,
+    now: Instant,
+    until: Option<Instant>,
+) -> Option<Option<Duration>> {
+    let Some(until) = until else {
+        return armed.map(|_| None);
+    };
+    let want = until.saturating_duration_since(now).max(MIN_TIMEOUT);
+    match armed {
+        Some(a) if a <= want + TIMEOUT_SLACK && a >= want / 2 => None,
+        _ => Some(Some(want)),
+    }
+}
+
+/// The adapter's error for an error event of the core.
+fn error_from(e: ConnectionError) -> Error {
+    match e {
+        ConnectionError::Protocol(p) => Error::Protocol(p),
+        ConnectionError::Timeout(t) => Error::Timeout(t),
+        ConnectionError::Handshake(h) => Error::Handshake(h),
+        other => Error::Connection(other),
+    }
+}
+
 /// A WebSocket over a blocking stream `S`.
 ///
-/// Sends write through at once (the call blocks until the bytes are with the OS, bounded by
-/// the write timeout). [`recv`](WebSocket::recv) blocks until a message arrives, running the
-/// core's timers meanwhile, and answers pings and Close frames on its own.
+/// Sends write through: the call returns once the bytes are with the OS (or after
+/// [`Options::write_timeout`] without progress, the rest staying queued).
+/// [`recv`](WebSocket::recv) blocks until a message arrives, running the core's timers
+/// meanwhile; pings and Close frames are answered by the core.
 ///
-/// The stream must be in blocking mode.
+/// The stream must be in blocking mode. Memory: see the crate documentation.
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     origin: Instant,
     buf: Vec<u8>,
-    /// The stream honours read timeouts (otherwise timers advance when a read returns).
-    timeouts: bool,
-    report: Option<CloseReport>,
+    /// The stream honours read timeouts (otherwise the core's timers advance only when a
+    /// read returns, and there is no drain after a failure).
+    read_timeouts: bool,
+    /// The stream honours write timeouts.
+    write_timeouts: bool,
+    /// The read and write timeouts set on the stream now.
+    read_armed: Option<Duration>,
+    write_armed: Option<Duration>,
+    write_timeout: Option<Duration>,
+    /// Bytes went to the stream since its last successful flush.
+    unflushed: bool,
+    /// A write failed for good: nothing more goes to the stream.
+    dead: bool,
+    /// Our write side is shut down.
     shut: bool,
+    report: Option<CloseReport>,
     request: Option<Request>,
     response: Option<Response>,
     subprotocol: Option<String>,
@@ -93,37 +180,34 @@ impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
     }
 }
 
-/// How long a failed connection drains the peer's input before closing (see
-/// [`WebSocket::recv`]).
-const LINGER: Duration = Duration::from_secs(2);
-
-fn is_reset(kind: io::ErrorKind) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        kind,
-        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected
-    )
-}
-
 impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
     /// Wraps `stream` around a core connection built on the clock `origin` (its timestamps
-    /// count from it). Sets the write timeout. For connections that need no handshake, build
-    /// the core with [`Connection::open`] (e.g. after an HTTP/2 extended CONNECT).
+    /// count from it). For connections that need no handshake, build the core with
+    /// [`Connection::open`] (e.g. after an HTTP/2 extended CONNECT). Cost: the read buffer
+    /// ([`Options::read_buffer_size`]) and two system calls to learn whether the stream
+    /// takes timeouts.
     pub fn from_connection(
         mut stream: S,
         conn: Connection,
         origin: Instant,
         options: &Options,
     ) -> Self {
-        let _ = stream.set_write_timeout(options.write_timeout);
+        let read_timeouts = matches!(stream.set_read_timeout(None), Ok(true));
+        let write_timeouts = matches!(stream.set_write_timeout(None), Ok(true));
         WebSocket {
             stream,
             conn,
             origin,
             buf: vec![0; options.read_buffer_size.max(512)],
-            timeouts: true,
-            report: None,
+            read_timeouts,
+            write_timeouts,
+            read_armed: None,
+            write_armed: None,
+            write_timeout: options.write_timeout,
+            unflushed: false,
+            dead: false,
             shut: false,
+            report: None,
             request: None,
             response: None,
             subprotocol: None,
@@ -195,70 +279,180 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
         self.stream
     }
 
-    /// Changes the write timeout.
-    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
-        self.stream.set_write_timeout(timeout)
+    /// Changes [`Options::write_timeout`] for the calls that follow.
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.write_timeout = timeout;
+    }
+
+    // ----- time and timeouts -----
+
+    /// The instant of a core timestamp.
+    fn instant(&self, t: Timestamp) -> Instant {
+        self.origin + t.as_duration()
+    }
+
+    /// Runs the core's timers if its next deadline has passed; returns that deadline
+    /// otherwise.
+    fn run_timers(&mut self, now: Instant) -> Result<(), Option<Instant>> {
+        let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
+        match self.conn.poll_timeout() {
+            Some(d) if d <= ts => {
+                self.conn.handle_timeout(ts);
+                Ok(())
+            }
+            d => Err(d.map(|d| self.instant(d))),
+        }
+    }
+
+    fn arm_read(&mut self, now: Instant, until: Option<Instant>) {
+        if !self.read_timeouts {
+            return;
+        }
+        if let Some(t) = timeout_change(self.read_armed, now, until) {
+            match self.stream.set_read_timeout(t) {
+                Ok(true) => self.read_armed = t,
+                Ok(false) | Err(_) => self.read_timeouts = false,
+            }
+        }
+    }
+
+    fn arm_write(&mut self, now: Instant, until: Option<Instant>) {
+        if !self.write_timeouts {
+            return;
+        }
+        if let Some(t) = timeout_change(self.write_armed, now, until) {
+            match self.stream.set_write_timeout(t) {
+                Ok(true) => self.write_armed = t,
+                Ok(false) | Err(_) => self.write_timeouts = false,
+            }
+        }
     }
 
     // ----- writing -----
 
-    /// Writes everything queued. On failure the core learns that our write side is shut
-    /// (the connection then ends) and the error is returned.
-    pub fn flush(&mut self) -> Result<(), Error> {
-        self.write_out().map_err(Error::Io)
-    }
-
-    fn write_out(&mut self) -> io::Result<()> {
-        while self.conn.pending_transmit() > 0 {
-            let mut slices: [IoSlice<'_>; 32] = [IoSlice::new(&[]); 32];
-            let mut n = 0;
-            for s in self.conn.transmit_slices().take(32) {
-                slices[n] = IoSlice::new(s);
-                n += 1;
+    /// Writes everything queued (contract steps 4 and 5). While a write waits, the core's
+    /// timers run at their deadlines; then the write side is shut down if the core is
+    /// closed and everything is out.
+    fn write_pending(&mut self) -> Written {
+        let mut progress = Instant::now();
+        loop {
+            let flush = self.unflushed && !self.dead;
+            if self.conn.pending_transmit() == 0 && !flush {
+                break;
             }
-            match self.stream.write_vectored(&slices[..n]) {
-                Ok(0) => {
-                    self.conn.handle_write_closed();
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
-                Ok(w) => self.conn.advance_transmit(w),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if is_reset(e.kind()) {
-                        self.conn.handle_reset();
-                    } else {
-                        self.conn.handle_write_closed();
+            let now = Instant::now();
+            let deadline = match self.run_timers(now) {
+                Ok(()) => continue,
+                Err(d) => d,
+            };
+            let stall = self.write_timeout.map(|t| progress + t);
+            if stall.is_some_and(|s| now >= s) {
+                return Written::Stalled(io::ErrorKind::TimedOut.into());
+            }
+            let until = match (deadline, stall) {
+                (Some(d), Some(s)) => Some(d.min(s)),
+                (d, s) => d.or(s),
+            };
+            self.arm_write(now, until);
+            let result = if self.conn.pending_transmit() > 0 {
+                let mut slices = [IoSlice::new(&[]); 16];
+                let n = self.conn.transmit_io_slices(&mut slices);
+                match self.stream.write_vectored(&slices[..n]) {
+                    Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+                    Ok(written) => {
+                        self.conn.advance_transmit(written);
+                        self.unflushed = true;
+                        progress = Instant::now();
+                        Ok(())
                     }
-                    return Err(e);
+                    Err(e) => Err(e),
                 }
+            } else {
+                self.stream.flush().map(|()| self.unflushed = false)
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if self.conn.handle_io_error(&e, IoDirection::Write) => {
+                    self.dead = true;
+                    return Written::Ended(e);
+                }
+                // Interrupted, or timed out at a deadline: take what the peer sent meanwhile
+                // (its answer to a keepalive ping may be there), then run the timers.
+                Err(_) => self.take_arrived_input(),
             }
         }
-        let _ = self.stream.flush();
-        if self.conn.should_close_transport() && !self.shut {
+        self.shut_down_if_closed();
+        Written::Done
+    }
+
+    /// While a write waits for the peer: reads what already arrived, if the core wants
+    /// input, with the shortest timeout, so that the core's timers see the peer alive.
+    fn take_arrived_input(&mut self) {
+        if !self.read_timeouts || !self.conn.wants_input() {
+            return;
+        }
+        let now = Instant::now();
+        self.arm_read(now, Some(now));
+        self.read_once();
+    }
+
+    /// Contract step 5: once closed and written out, shut the write side down (TCP FIN),
+    /// once.
+    fn shut_down_if_closed(&mut self) {
+        if !self.shut
+            && !self.dead
+            && self.conn.is_closed()
+            && self.conn.pending_transmit() == 0
+            && !self.unflushed
+        {
             self.shut = true;
             let _ = self.stream.shutdown_write();
         }
-        Ok(())
     }
 
-    fn after_send(&mut self, r: Result<(), SendError>) -> Result<(), Error> {
-        r?;
-        self.flush()
+    /// Writes everything queued. Fails with [`Error::Io`] if the transport failed (the core
+    /// was told; the next `recv` reports the close) or if no byte went out for
+    /// [`Options::write_timeout`] (the rest stays queued).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.write_pending().into_result()
     }
 
-    /// Sends a message and writes it out. [`SendError::QueueFull`] (as [`Error::Send`]) only
-    /// if the message alone exceeds `max_send_queue`.
+    /// Queues with `push`, waiting for written bytes while the send queue is full (byte
+    /// backpressure), then writes everything out.
+    fn send_with(
+        &mut self,
+        mut push: impl FnMut(&mut Connection) -> Result<(), SendError>,
+    ) -> Result<(), Error> {
+        loop {
+            match push(&mut self.conn) {
+                Ok(()) => break,
+                // Data is queued: write it out, then try again (once the queue is empty,
+                // a message that still does not fit is refused).
+                Err(SendError::QueueFull { .. })
+                    if self.conn.send_capacity() < self.conn.config().limits.max_send_queue =>
+                {
+                    self.write_pending().into_result()?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.write_pending().into_result()
+    }
+
+    /// Sends a message and writes it out. `Ok` once it is with the OS (or the connection
+    /// ended meanwhile: the next `recv` reports how). [`SendError::QueueFull`] (as
+    /// [`Error::Send`]) only if the message alone exceeds `max_send_queue`; [`Error::Io`] if
+    /// the write stalled (the message stays queued) or the transport failed.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
-        let r = self.conn.send(message);
-        self.after_send(r)
+        self.send_with(|c| c.send(message.clone()))
     }
 
-    /// Sends a text message.
+    /// Sends a text message (see [`send`](WebSocket::send)).
     pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), Error> {
         self.send(Message::Text(text.into()))
     }
 
-    /// Sends a binary message.
+    /// Sends a binary message (see [`send`](WebSocket::send)).
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), Error> {
         self.send(Message::Binary(data.into()))
     }
@@ -271,25 +465,25 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
         data: impl Into<Bytes>,
         is_last: bool,
     ) -> Result<(), Error> {
-        let r = self.conn.send_fragment(kind, data.into(), is_last);
-        self.after_send(r)
+        let data = data.into();
+        self.send_with(|c| c.send_fragment(kind, data.clone(), is_last))
     }
 
     /// Sends a ping (at most 125 bytes). Its pong comes back through
     /// [`recv_event`](WebSocket::recv_event) as [`Received::Pong`].
     pub fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), Error> {
-        let r = self.conn.ping(payload.into());
-        self.after_send(r)
+        let payload = payload.into();
+        self.send_with(|c| c.ping(payload.clone()))
     }
 
     /// Sends a pong (for `auto_pong: false`).
     pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), Error> {
-        let r = self.conn.pong(payload.into());
-        self.after_send(r)
+        let payload = payload.into();
+        self.send_with(|c| c.pong(payload.clone()))
     }
 
     /// Closes: sends Close with `code` and `reason`, then reads (discarding data) until the
-    /// close handshake finishes or the close timeout passes, and returns the report.
+    /// close handshake finishes or the core's close timeout passes, and returns the report.
     /// If the connection is already closing or closed, just waits for or returns the report.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseReport, Error> {
         match self.start_close(code, reason) {
@@ -298,10 +492,8 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
             Err(e) => return Err(e),
         }
         loop {
-            match self.recv_event() {
-                Ok(_) => {}
-                Err(Error::Closed(report)) => return Ok(report),
-                Err(_) => {}
+            if let Err(Error::Closed(report)) = self.recv_event() {
+                return Ok(report);
             }
         }
     }
@@ -312,19 +504,53 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
     pub fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let now = self.now();
         self.conn.close(now, code, reason)?;
-        // The close timer the call started needs the clock now.
-        self.conn.handle_timeout(self.now());
-        self.flush()
+        self.write_pending().into_result()
     }
 
     // ----- reading -----
 
-    /// Waits for the next message, skipping pings, pongs and the peer's Close frame (they
-    /// are answered automatically). When we fail the connection (a protocol error by the
-    /// peer), the call drains the peer's input for up to 2 s before reporting the close, so
-    /// that the peer reads our Close frame instead of a TCP reset. Errors: [`Error::Protocol`], [`Error::Timeout`] or
-    /// [`Error::Io`], then [`Error::Closed`] with the report on this and every later call.
-    /// In receive mode `Fragments`, use [`recv_event`](WebSocket::recv_event): this call
+    /// One read into the scratch buffer, fed to the core (contract step 2).
+    fn read_once(&mut self) {
+        match self.stream.read(&mut self.buf) {
+            Ok(0) => {
+                self.conn.handle_eof();
+            }
+            Ok(n) => {
+                let now = self.now();
+                self.conn.handle_input(now, &self.buf[..n]);
+            }
+            Err(e) => {
+                self.conn.handle_io_error(&e, IoDirection::Read);
+            }
+        }
+    }
+
+    /// Waits for what the core waits for (contract steps 2 and 6): a read while it wants
+    /// input, timed out at its next deadline; else a sleep until that deadline. Runs the
+    /// timers when the deadline has passed.
+    fn wait(&mut self) {
+        let now = Instant::now();
+        let deadline = match self.run_timers(now) {
+            Ok(()) => return,
+            Err(d) => d,
+        };
+        match deadline {
+            Some(d) if !self.conn.wants_input() => {
+                std::thread::sleep(d.saturating_duration_since(now));
+            }
+            // Reading is the only way left to learn anything when no deadline is set.
+            _ => {
+                self.arm_read(now, deadline);
+                self.read_once();
+            }
+        }
+    }
+
+    /// Waits for the next message, skipping pings, pongs and the peer's Close frame (the
+    /// core answers them). Errors: [`Error::Protocol`], [`Error::Timeout`], then
+    /// [`Error::Closed`] with the report on this and every later call; [`Error::Io`] if
+    /// queued output could not be written for [`Options::write_timeout`] (call again to go
+    /// on). In receive mode `Fragments`, use [`recv_event`](WebSocket::recv_event): this call
     /// skips fragments.
     pub fn recv(&mut self) -> Result<Message, Error> {
         loop {
@@ -335,166 +561,117 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
     }
 
     /// Waits for the next event: a message, fragment, ping, pong or the peer's Close.
+    ///
+    /// Input is parsed only here, one event per call: a reply sent before the next call
+    /// goes out before anything the core does about later input (such as a failing Close).
+    /// When the connection ends, the call writes what is left, shuts the write side down and
+    /// reads while the core drains the peer (after a failure, up to
+    /// [`Timers::drain_timeout`](wsmachine::Timers::drain_timeout), so that the peer reads
+    /// our Close rather than a reset) before it returns [`Error::Closed`].
     pub fn recv_event(&mut self) -> Result<Received, Error> {
         loop {
             if let Some(r) = &self.report {
                 return Err(Error::Closed(r.clone()));
             }
-            while let Some(ev) = self.conn.poll_event() {
-                let out = match ev {
-                    Event::Message(m) => Ok(Received::Message(m)),
-                    Event::Fragment(f) => Ok(Received::Fragment(f)),
-                    Event::Ping(p) => Ok(Received::Ping(p)),
-                    Event::Pong(p) => Ok(Received::Pong(p)),
-                    Event::CloseReceived(c) => Ok(Received::CloseReceived(c)),
-                    Event::Error(e) => Err(match e {
-                        ConnectionError::Protocol(p) => Error::Protocol(p),
-                        ConnectionError::Timeout(t) => Error::Timeout(t),
-                        ConnectionError::Handshake(h) => Error::Handshake(h),
-                        other => Error::Connection(other),
-                    }),
-                    Event::Closed(report) => {
-                        let _ = self.write_out();
-                        self.linger(&report);
-                        self.report = Some(report.clone());
-                        Err(Error::Closed(report))
+            if let Some(event) = self.conn.poll_event() {
+                match event {
+                    Event::Message(m) => return Ok(Received::Message(m)),
+                    Event::Fragment(f) => return Ok(Received::Fragment(f)),
+                    Event::Ping(p) => return Ok(Received::Ping(p)),
+                    Event::Pong(p) => return Ok(Received::Pong(p)),
+                    // The Close that answers it goes out before the caller sees it.
+                    Event::CloseReceived(c) => {
+                        let _ = self.write_pending();
+                        return Ok(Received::CloseReceived(c));
                     }
+                    Event::Error(e) => {
+                        let _ = self.write_pending();
+                        return Err(error_from(e));
+                    }
+                    Event::Closed(report) => return Err(Error::Closed(self.closed(report))),
                     _ => continue,
-                };
-                // Pongs, Close echoes and error Closes go out before the caller sees the event.
-                let _ = self.write_out();
-                return out;
+                }
             }
-            // Nothing parsed: write what is queued, then wait for input or a deadline.
-            let _ = self.write_out();
-            self.fill()?;
+            if let Written::Stalled(e) = self.write_pending() {
+                return Err(Error::Io(e));
+            }
+            self.wait();
         }
     }
 
-    /// After we failed the connection (our Close sent, none received, the peer's side still
-    /// open), reads and discards for a short while until the peer's EOF: closing a socket
-    /// with unread input sends a reset, which can destroy our Close frame before the peer
-    /// reads it. Only for streams with read timeouts; bounded by [`LINGER`].
-    fn linger(&mut self, report: &CloseReport) {
-        if !(self.timeouts
-            && report.sent.is_some()
-            && report.received.is_none()
-            && report.transport.is_none())
-        {
-            return;
+    /// The connection is closed: writes what is left (the write side is then shut down) and
+    /// reads while the core drains the peer, until it says the transport may close. Keeps
+    /// and returns the report.
+    fn closed(&mut self, report: CloseReport) -> CloseReport {
+        while let Written::Done = self.write_pending() {
+            // Without read timeouts a drain could block for ever: the stream is given up.
+            if self.conn.should_close_transport() || !self.read_timeouts {
+                break;
+            }
+            self.wait();
         }
-        let end = Instant::now() + LINGER;
+        self.report = Some(report.clone());
+        report
+    }
+
+    /// Polls events until the core reports the close (after a rejection or a failed
+    /// handshake nothing else comes), then finishes the transport.
+    fn drive_to_closed(&mut self) -> CloseReport {
         loop {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() || !matches!(self.stream.set_read_timeout(Some(left)), Ok(true)) {
-                return;
+            if let Some(event) = self.conn.poll_event() {
+                if let Event::Closed(report) = event {
+                    return self.closed(report);
+                }
+                continue;
             }
-            match self.stream.read(&mut self.buf) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return,
-            }
+            let _ = self.write_pending();
+            self.wait();
         }
     }
 
-    /// One read, bounded by the next core deadline. Feeds the result to the core.
-    fn fill(&mut self) -> Result<(), Error> {
-        let now = self.now();
-        let deadline = self.conn.poll_timeout();
-        if let Some(d) = deadline {
-            if d <= now {
-                self.conn.handle_timeout(now);
-                return Ok(());
-            }
-        }
-        if self.timeouts {
-            let wait = deadline.map(|d| {
-                d.saturating_duration_since(now)
-                    .max(Duration::from_millis(1))
-            });
-            match self.stream.set_read_timeout(wait) {
-                Ok(true) => {}
-                Ok(false) | Err(_) => self.timeouts = false,
-            }
-        }
-        let result = self.stream.read(&mut self.buf);
-        let mut out = Ok(());
-        match result {
-            Ok(0) => {
-                self.conn.handle_eof();
-            }
-            Ok(n) => {
-                let now = self.now();
-                self.conn.handle_input(now, &self.buf[..n]);
-            }
-            Err(e) => match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {}
-                io::ErrorKind::Interrupted => {}
-                k if is_reset(k) => {
-                    self.conn.handle_reset();
-                }
-                _ => {
-                    self.conn.handle_reset();
-                    out = Err(Error::Io(e));
-                }
-            },
-        }
-        self.conn.handle_timeout(self.now());
-        out
-    }
-
-    /// Drives the handshake: returns the `Request` (server) or `Response` (client) event.
+    /// Drives the handshake: returns the `Request` (server) or `Connected` (client) event.
     pub(crate) fn handshake_event(&mut self) -> Result<Event, Error> {
         let mut error: Option<Error> = None;
         loop {
-            while let Some(ev) = self.conn.poll_event() {
-                match ev {
-                    Event::Request(_) | Event::Connected(_) => return Ok(ev),
-                    Event::Error(ConnectionError::Handshake(h)) => {
-                        error = Some(Error::Handshake(h));
+            if let Some(event) = self.conn.poll_event() {
+                match event {
+                    Event::Request(_) | Event::Connected(_) => return Ok(event),
+                    Event::Error(e) => {
+                        error.get_or_insert(error_from(e));
                     }
-                    Event::Error(ConnectionError::Timeout(t)) => error = Some(Error::Timeout(t)),
-                    Event::Error(ConnectionError::Protocol(p)) => error = Some(Error::Protocol(p)),
-                    Event::Error(other) => error = Some(Error::Connection(other)),
                     Event::Closed(report) => {
-                        let _ = self.write_out();
-                        self.report = Some(report.clone());
+                        let report = self.closed(report);
                         return Err(error.unwrap_or(Error::Closed(report)));
                     }
                     _ => {}
                 }
+                continue;
             }
-            self.write_out()?;
-            self.fill()?;
+            if let Written::Stalled(e) = self.write_pending() {
+                return Err(Error::Io(e));
+            }
+            self.wait();
         }
     }
 
-    /// Accepts or rejects the pending request (server) and writes the response.
-    pub(crate) fn decide(&mut self, decision: &crate::Decision) -> Result<(), Error> {
-        match decision {
-            crate::Decision::Accept(a) => {
-                let now = self.now();
-                self.conn.accept(now, a)?;
-                self.subprotocol = a.subprotocol.clone();
-                self.conn.handle_timeout(self.now());
-                self.flush()
-            }
-            crate::Decision::Reject {
-                status,
-                headers,
-                body,
-            } => {
-                self.conn.reject(*status, headers, body)?;
-                while let Some(ev) = self.conn.poll_event() {
-                    if let Event::Closed(r) = ev {
-                        self.report = Some(r);
-                    }
-                }
-                let _ = self.write_out();
-                Err(Error::Rejected(*status))
-            }
+    /// Applies the server's decision on the pending request and writes the response. A
+    /// rejection, or an accept the core refused (it answers 500), closes the connection.
+    pub(crate) fn decide(&mut self, decision: &Decision) -> Result<(), Error> {
+        let now = self.now();
+        let result = self.conn.decide(now, decision);
+        if self.conn.is_closed() {
+            let report = self.drive_to_closed();
+            return Err(match (result, decision) {
+                (Err(e), _) => Error::Accept(e),
+                (Ok(()), Decision::Reject { status, .. }) => Error::Rejected(*status),
+                (Ok(()), Decision::Accept(_)) => Error::Closed(report),
+            });
         }
+        result?;
+        if let Decision::Accept(a) = decision {
+            self.subprotocol = a.subprotocol.clone();
+        }
+        self.write_pending().into_result()
     }
 }
 
@@ -502,5 +679,40 @@ impl<S: PeerAddr> WebSocket<S> {
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<S::Addr> {
         self.stream.peer_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_is_set_again_only_when_it_would_fire_late_or_far_too_early() {
+        let now = Instant::now();
+        let s = Duration::from_secs;
+        // Nothing to bound: unset once, then leave alone.
+        assert_eq!(timeout_change(Some(s(5)), now, None), Some(None));
+        assert_eq!(timeout_change(None, now, None), None);
+        // A deadline in 10 s: set it; keep 10 s, or anything between 5 s and 10 s + slack.
+        assert_eq!(
+            timeout_change(None, now, Some(now + s(10))),
+            Some(Some(s(10)))
+        );
+        assert_eq!(timeout_change(Some(s(10)), now, Some(now + s(10))), None);
+        assert_eq!(timeout_change(Some(s(6)), now, Some(now + s(10))), None);
+        // Too late, or so early it would wake up for nothing again and again.
+        assert_eq!(
+            timeout_change(Some(s(11)), now, Some(now + s(10))),
+            Some(Some(s(10)))
+        );
+        assert_eq!(
+            timeout_change(Some(s(1)), now, Some(now + s(10))),
+            Some(Some(s(10)))
+        );
+        // A deadline already passed: the shortest timeout, never zero (zero means none).
+        assert_eq!(
+            timeout_change(None, now + s(1), Some(now)),
+            Some(Some(MIN_TIMEOUT))
+        );
     }
 }

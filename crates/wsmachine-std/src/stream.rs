@@ -32,8 +32,11 @@ macro_rules! forward_io {
 ///
 /// While [`WebSocket::recv`](crate::WebSocket::recv) is blocked in a read, the adapter sets the
 /// read timeout to the time left until the core's next deadline, so keepalive pings and
-/// close timeouts fire on time. A stream that cannot time out its reads returns `Ok(false)`:
-/// the core's timers then advance only when a read returns (bytes, EOF or an error).
+/// close timeouts fire on time; writes time out the same way (and after
+/// [`Options::write_timeout`](crate::Options::write_timeout) without progress). A stream that
+/// cannot time out its reads returns `Ok(false)`: the core's timers then advance only when a
+/// read returns (bytes, EOF or an error), and after a failure the peer is not drained (the
+/// stream is given up once our Close is written).
 ///
 /// Implemented for `TcpStream`, `UnixStream`, [`Unmanaged`] (no timeouts) and [`WithSocket`]
 /// (a TLS stream plus a clone of its TCP socket).
@@ -48,7 +51,8 @@ pub trait SetReadTimeout {
         Ok(false)
     }
 
-    /// Shuts the write side down (TCP FIN) once the WebSocket is closed and flushed. The
+    /// Shuts the write side down (TCP FIN) once the WebSocket is closed and flushed, while
+    /// the peer may still be read (the core drains it after a failure). Called once. The
     /// default does nothing (the stream is closed when dropped).
     fn shutdown_write(&mut self) -> io::Result<()> {
         Ok(())
@@ -148,8 +152,10 @@ impl<S> PeerAddr for Unmanaged<S> {
 /// clone of that socket (`TcpStream::try_clone`): reads and writes go to the wrapped stream,
 /// while timeouts and the peer address go to the socket, so the core's timers work over TLS
 /// too. (Socket options are per socket, so setting them through the clone affects the
-/// stream underneath.) No TCP shutdown is done at close, so a TLS layer can finish its own
-/// close; the socket closes when both are dropped.
+/// stream underneath.) Once the WebSocket is closed and its last bytes are flushed through
+/// the wrapped stream, the socket's write side is shut down (TCP FIN), as for a plain
+/// `TcpStream`; no TLS `close_notify` is sent (rustls reports such an end as
+/// `UnexpectedEof`, which the core takes as EOF).
 #[derive(Debug)]
 pub struct WithSocket<S> {
     /// The layered stream.
@@ -173,6 +179,9 @@ impl<S> SetReadTimeout for WithSocket<S> {
     }
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
         self.socket.set_write_timeout(timeout).map(|()| true)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.socket.shutdown(Shutdown::Write)
     }
 }
 
