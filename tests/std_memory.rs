@@ -56,19 +56,24 @@ fn a_client_that_sends_large_messages_and_never_reads_leaves_the_server_under_it
         },
         ..Options::default()
     };
-    // The bound per connection, as documented: input, the message being assembled, output,
-    // and the adapter's read buffer.
+    // The bound per connection, as documented: input (one read past the high-water mark),
+    // the message being assembled, output, and the adapter's read buffer.
     let bound = limits.input_high_water
         + limits.max_frame_size as usize
+        + options.read_buffer_size
         + limits.max_message_size as usize
         + limits.max_send_queue
         + limits.max_pong_backlog
         + options.read_buffer_size;
 
     let (tx, ends) = channel();
-    let addr = std_echo::spawn("127.0.0.1:0", ServerBuilder::new().options(options), move |e| {
-        let _ = tx.send(e);
-    })
+    let addr = std_echo::spawn(
+        "127.0.0.1:0",
+        ServerBuilder::new().options(options),
+        move |e| {
+            let _ = tx.send(e);
+        },
+    )
     .unwrap();
 
     let frame = big_frame(MESSAGE);

@@ -110,9 +110,13 @@ fn std_server_sends_fin_after_a_failing_close_while_it_drains() {
         ..Config::default()
     };
     let (tx, ends) = channel();
-    let addr = std_echo::spawn("127.0.0.1:0", ServerBuilder::new().config(config), move |e| {
-        let _ = tx.send(e);
-    })
+    let addr = std_echo::spawn(
+        "127.0.0.1:0",
+        ServerBuilder::new().config(config),
+        move |e| {
+            let _ = tx.send(e);
+        },
+    )
     .unwrap();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(T)).unwrap();
@@ -136,7 +140,10 @@ fn std_server_sends_fin_after_a_failing_close_while_it_drains() {
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let end = ends.recv_timeout(T).expect("the server reports the end");
     assert!(
-        matches!(end.error, Some(Error::Protocol(ProtocolError::UnmaskedFrame))),
+        matches!(
+            end.error,
+            Some(Error::Protocol(ProtocolError::UnmaskedFrame))
+        ),
         "{end}"
     );
     let report = end.report.expect("a close report");
@@ -164,7 +171,9 @@ fn std_echo_cap_holds_the_next_connection_until_one_ends() {
     let mut second = served_client(addr, "two");
 
     let mut third = TcpStream::connect(addr).unwrap();
-    third.write_all(upgrade_request(addr, "/").as_bytes()).unwrap();
+    third
+        .write_all(upgrade_request(addr, "/").as_bytes())
+        .unwrap();
     // Held: no answer while two are served. (A server that answered would do so at once;
     // a correct one never does, so this wait cannot fail a correct server.)
     third
