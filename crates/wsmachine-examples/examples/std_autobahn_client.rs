@@ -56,8 +56,10 @@ fn run(base: &str, agent: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Echoes each message as soon as it arrives (before reading the next one). `recv` answers
-/// pings and Close frames itself; every error is followed by `Error::Closed`.
+/// Echoes each message as soon as it arrives, before asking for the next one (so the echo
+/// goes out before any Close the core sends about later input). The core answers pings and
+/// Close frames; every error is followed by `Error::Closed`, which `recv` returns once the
+/// connection is over (written out, FIN sent, the peer drained after a failure).
 fn echo_until_closed(ws: &mut Socket) {
     loop {
         match ws.recv() {
