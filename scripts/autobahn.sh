@@ -26,6 +26,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AB_HOME=${WSMACHINE_AUTOBAHN_HOME:-$HOME/.cache/wsmachine-autobahn}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OUT=${AUTOBAHN_OUT:-$TARGET_DIR/autobahn}
+# Absolute: the fuzzingserver runs from inside $OUT and writes to the outdir given here.
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 
 # ----- what to run -------------------------------------------------------------------------
 
