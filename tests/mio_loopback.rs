@@ -220,35 +220,37 @@ fn mio_connection_in_a_custom_loop() {
         let end = Instant::now() + T;
         let mut log = Vec::new();
         while Instant::now() < end {
-            let wait = conn
-                .as_ref()
-                .and_then(|c| c.deadline())
-                .map(|d| d.saturating_duration_since(Instant::now()))
-                .unwrap_or(Duration::from_millis(50))
-                .min(Duration::from_millis(50));
+            let now = Instant::now();
+            let wait = match conn.as_ref() {
+                Some(c) if c.needs_drive() => Duration::ZERO,
+                Some(c) => c
+                    .deadline()
+                    .map(|d| d.saturating_duration_since(now))
+                    .unwrap_or(Duration::from_millis(50))
+                    .min(Duration::from_millis(50)),
+                None => Duration::from_millis(50),
+            };
             poll.poll(&mut events, Some(wait)).unwrap();
             let now = Instant::now();
             for ev in events.iter() {
                 if ev.token() == Token(0) {
                     let (s, _) = listener.accept().unwrap();
-                    let mut c = MioConnection::server(s, Default::default(), now);
+                    let mut c = MioConnection::server(s, Default::default());
                     c.register(poll.registry(), Token(1)).unwrap();
-                    c.on_readable(now);
+                    c.drive(poll.registry(), now);
                     conn = Some(c);
                 } else if let Some(c) = conn.as_mut() {
-                    c.handle_event(ev, now);
+                    c.handle_event(ev, poll.registry(), now);
                 }
             }
             let Some(c) = conn.as_mut() else { continue };
-            if c.deadline().is_some_and(|d| d <= now) {
-                c.on_timeout(now);
-            }
+            // Timers, reads the readiness did not cover.
+            c.drive(poll.registry(), now);
             while let Some(ev) = c.poll_event() {
                 match ev {
                     Event::Request(req) => {
                         log.push(format!("request {}", req.path));
                         c.accept(&Default::default()).unwrap();
-                        c.on_timeout(now);
                     }
                     Event::Message(m) => {
                         log.push("message".to_string());
@@ -258,8 +260,9 @@ fn mio_connection_in_a_custom_loop() {
                     _ => {}
                 }
             }
-            c.flush();
+            c.drive(poll.registry(), now);
             if c.is_finished() {
+                c.deregister(poll.registry()).unwrap();
                 return log;
             }
         }

@@ -64,13 +64,18 @@ fn run(base: &str, agent: &str) -> Result<()> {
 }
 
 /// Echoes each message as soon as it arrives (queued here, written by the next
-/// `next_event` before it waits). Pings and Close are answered by the adapter.
+/// `next_event` before it parses anything more). Pings and Close are answered by the core.
+/// After Closed, one more `next_event` finishes the transport (FIN, drain) before the
+/// client is dropped.
 fn echo_until_closed(c: &mut LoopClient) -> Result<()> {
     loop {
         match c.next_event(WAIT)? {
             // A failed send means the connection is going away; Closed follows.
             Some(Event::Message(m)) => drop(c.send(m)),
-            Some(Event::Closed(_)) => return Ok(()),
+            Some(Event::Closed(_)) => {
+                while c.next_event(WAIT)?.is_some() {}
+                return Ok(());
+            }
             Some(_) => {}
             None if c.client().is_closed() => return Ok(()),
             None => return Err("no event for 120 s".into()),

@@ -1,6 +1,6 @@
 //! An echo server on one thread for thousands of connections: every text and binary message
-//! goes back unchanged. Used by the `echo_server` example and by the tests (in-process, on
-//! port 0).
+//! goes back unchanged, before the connection's next event is parsed. Used by the
+//! `mio_echo_server` example and by the tests (in-process, on port 0).
 
 use std::collections::HashMap;
 use std::io;
@@ -56,7 +56,9 @@ impl std::fmt::Display for ConnectionEnd {
     }
 }
 
-/// Options for big messages: 64 MiB frames and messages, a 160 MiB send queue.
+/// Options for big messages: 64 MiB frames and messages, a 160 MiB send queue (so a
+/// connection holds at most about 64 + 64 + 64 MiB of input and message, and 160 MiB of
+/// output; see `wsmachine_mio::MioConnection`), and the default connection cap.
 pub fn big_message_options() -> ServerOptions {
     ServerOptions {
         config: Config {
@@ -114,54 +116,57 @@ impl EchoServer {
         &mut self.server
     }
 
-    /// One turn: echoes what arrived; returns the connections that ended.
-    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<Vec<ConnectionEnd>> {
-        let mut ended = Vec::new();
-        for (id, ev) in self.server.run_once(timeout)? {
-            let peer = self.server.peer_addr(id);
-            let stats = self.stats.entry(id).or_insert_with(|| Stats {
-                peer,
-                ..Stats::default()
-            });
-            match ev {
-                Event::Message(m) => match self.server.send(id, m) {
-                    Ok(()) => stats.messages += 1,
-                    Err(e @ SendError::QueueFull { .. }) => {
-                        stats.error.get_or_insert(Error::Send(e));
-                        let _ = self.server.close(id, CloseCode::POLICY, "reader too slow");
-                    }
-                    Err(e) => {
-                        stats.error.get_or_insert(Error::Send(e));
-                    }
-                },
-                Event::Error(e) => {
-                    stats.error.get_or_insert(e);
+    /// Takes the next event (waiting up to `timeout`) and echoes it if it is a message;
+    /// returns the connection's end if that event ended it. Each message is sent back before
+    /// the connection's next event is parsed.
+    pub fn step(&mut self, timeout: Option<Duration>) -> io::Result<Option<ConnectionEnd>> {
+        let Some((id, ev)) = self.server.next_event(timeout)? else {
+            return Ok(None);
+        };
+        let peer = self.server.peer_addr(id);
+        let stats = self.stats.entry(id).or_insert_with(|| Stats {
+            peer,
+            ..Stats::default()
+        });
+        match ev {
+            Event::Message(m) => match self.server.send(id, m) {
+                Ok(()) => stats.messages += 1,
+                Err(e @ SendError::QueueFull { .. }) => {
+                    // The reader is too slow even with reading paused for it: give up.
+                    stats.error.get_or_insert(Error::Send(e));
+                    let _ = self.server.close(id, CloseCode::POLICY, "reader too slow");
                 }
-                Event::Closed(report) => {
-                    let s = self.stats.remove(&id).unwrap_or_default();
-                    ended.push(ConnectionEnd {
-                        id,
-                        peer: s.peer,
-                        messages: s.messages,
-                        error: s.error,
-                        report,
-                    });
+                Err(e) => {
+                    stats.error.get_or_insert(Error::Send(e));
                 }
-                _ => {}
+            },
+            Event::Error(e) => {
+                stats.error.get_or_insert(e);
             }
+            Event::Closed(report) => {
+                let s = self.stats.remove(&id).unwrap_or_default();
+                return Ok(Some(ConnectionEnd {
+                    id,
+                    peer: s.peer,
+                    messages: s.messages,
+                    error: s.error,
+                    report,
+                }));
+            }
+            _ => {}
         }
-        Ok(ended)
+        Ok(None)
     }
 
-    /// Runs until `stop` is set (checked every 50 ms at least), calling `on_end` for each
-    /// connection that ends.
+    /// Runs until `stop` is set (checked after every event, and every 50 ms when idle),
+    /// calling `on_end` for each connection that ends.
     pub fn run_until(
         &mut self,
         stop: &AtomicBool,
         mut on_end: impl FnMut(ConnectionEnd),
     ) -> io::Result<()> {
         while !stop.load(Ordering::Relaxed) {
-            for end in self.run_once(Some(Duration::from_millis(50)))? {
+            if let Some(end) = self.step(Some(Duration::from_millis(50)))? {
                 on_end(end);
             }
         }

@@ -13,8 +13,8 @@ use crate::connection::{Event, MioConnection};
 use crate::error::Error;
 
 /// A `ws://` client connection for your own `mio` loop. It derefs to [`MioConnection`]:
-/// drive it with `handle_event`, `on_timeout`, `poll_event` and `flush`. The TCP connect is
-/// nonblocking; [`Event::Connected`] reports the finished handshake.
+/// drive it as that describes (`handle_event`, `poll_event`, `drive`, `deadline`). The TCP
+/// connect is nonblocking; [`Event::Connected`] reports the finished handshake.
 #[derive(Debug)]
 pub struct MioClient {
     inner: MioConnection,
@@ -70,7 +70,7 @@ impl MioClient {
             ));
         }
         let stream = TcpStream::connect(addr)?;
-        let mut inner = MioConnection::client(stream, request, config, Instant::now())?;
+        let mut inner = MioConnection::client(stream, request, config)?;
         inner.register(registry, token)?;
         Ok(MioClient { inner })
     }
@@ -95,7 +95,9 @@ impl DerefMut for MioClient {
 }
 
 /// One [`MioClient`] with its own `Poll`: a simple blocking-style driver for examples and
-/// tests. Sends queue; [`next_event`](LoopClient::next_event) writes them and waits.
+/// tests. Sends queue; [`next_event`](LoopClient::next_event) writes them, then parses the
+/// next event (only then: a reply to the previous event goes out before anything the core
+/// decides about later input) or waits for one.
 #[derive(Debug)]
 pub struct LoopClient {
     poll: Poll,
@@ -146,44 +148,43 @@ impl LoopClient {
         self.client.send(message)
     }
 
-    /// Writes what is queued, then waits up to `timeout` for the next event. `Ok(None)` on
-    /// timeout, and for good after [`Event::Closed`].
+    /// Writes what is queued, then returns the next event, waiting up to `timeout` for it.
+    /// `Ok(None)` on timeout. After [`Event::Closed`] it finishes the transport (writes what
+    /// is left, shuts the write side, drains the peer as the core asks, all within
+    /// `timeout`) and returns `Ok(None)`; call it once more after Closed before dropping the
+    /// client for a clean TCP ending.
     pub fn next_event(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
-        let end = Instant::now() + timeout;
+        let end = Instant::now().checked_add(timeout);
         loop {
             let now = Instant::now();
-            if self.client.deadline().is_some_and(|d| d <= now) {
-                self.client.on_timeout(now);
-            }
-            if let Some(ev) = self.client.poll_event() {
-                self.client.flush();
+            self.client.drive(self.poll.registry(), now);
+            if self.client.is_closed() {
+                if self.client.is_finished() {
+                    let _ = self.client.deregister(self.poll.registry());
+                    return Ok(None);
+                }
+            } else if let Some(ev) = self.client.poll_event() {
                 return Ok(Some(ev));
             }
-            self.client.flush();
-            if self.client.is_closed() {
-                return Ok(None);
-            }
-            if self.client.wants_read() {
-                self.client.on_readable(now);
+            if self.client.needs_drive() {
                 continue;
             }
-            if now >= end {
+            if end.is_some_and(|e| now >= e) {
                 return Ok(None);
             }
-            let mut wait = end - now;
+            let mut wait = end.map(|e| e.saturating_duration_since(now));
             if let Some(d) = self.client.deadline() {
-                wait = wait.min(d.saturating_duration_since(now));
+                let d = d.saturating_duration_since(now);
+                wait = Some(wait.map_or(d, |w| w.min(d)));
             }
-            match self.poll.poll(&mut self.events, Some(wait)) {
+            match self.poll.poll(&mut self.events, wait) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
-            let now = Instant::now();
             for ev in self.events.iter() {
-                self.client.handle_event(ev, now);
+                self.client.note_event(ev);
             }
-            self.client.on_timeout(now);
         }
     }
 }

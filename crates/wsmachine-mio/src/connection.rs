@@ -1,30 +1,47 @@
-//! One nonblocking connection driven by readiness: the building block of the server and the
-//! client, usable in your own loop.
+//! One nonblocking connection driven by readiness: the I/O loop of the driver contract,
+//! written once. [`Server`](crate::Server), [`MioClient`](crate::MioClient) and your own loop
+//! all drive a connection through [`MioConnection::drive`].
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+use wsmachine::io::IoDirection;
 use wsmachine::{
     Accept, AcceptError, ClientRequest, CloseCode, CloseFrame, CloseReport, Config, Connection,
-    Fragment, HandshakeError, Message, Request, Response, SendError, Timestamp,
+    Decision, Fragment, HandshakeError, Message, Request, Response, SendError, Timestamp,
 };
 
 use crate::error::Error;
 
-/// Bytes read from one connection per readiness call before yielding to the others.
-const READ_BUDGET: usize = 256 << 10;
+/// Bytes read from one connection per [`drive`](MioConnection::drive) before yielding to
+/// the others (fairness); [`needs_drive`](MioConnection::needs_drive) then stays true.
+const READ_BUDGET: usize = 1 << 20;
+
+/// The smallest and largest single read. Reads go straight into the core's receive buffer;
+/// the part of it a read may fill is zeroed first (no `unsafe` here), so the read size
+/// follows what the socket delivered last time, between these two.
+const READ_MIN: usize = 8 << 10;
+/// The largest single read, and so the most the input can exceed the core's input bound by.
+pub const READ_MAX: usize = 256 << 10;
+
+/// Vectored-write slices per `write_vectored` call.
+const WRITE_SLICES: usize = 64;
+
+/// How long a connection may take, after [`Event::Closed`], to write its last bytes (the
+/// Close, an HTTP error response) and finish the drain, before it is finished anyway.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
 
 /// What a connection reports to the application.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
     /// A server-side [`MioConnection`] got an upgrade request: call
-    /// [`accept`](MioConnection::accept) or [`reject`](MioConnection::reject).
+    /// [`accept`](MioConnection::accept), [`reject`](MioConnection::reject) or
+    /// [`decide`](MioConnection::decide).
     /// ([`Server`](crate::Server) decides itself and reports [`Event::Accepted`].)
     Request(Request),
     /// [`Server`](crate::Server): the upgrade was accepted; the connection is open.
@@ -48,40 +65,73 @@ pub enum Event {
     Closed(CloseReport),
 }
 
-fn is_reset(kind: io::ErrorKind) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        kind,
-        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected
-    )
-}
-
-/// A WebSocket connection over a nonblocking `mio` TCP stream.
+/// A WebSocket connection over a nonblocking `mio` TCP stream: the driver contract's loop
+/// for one connection.
 ///
-/// The loop contract: register it ([`register`](MioConnection::register)); on each readiness
-/// event call [`handle_event`](MioConnection::handle_event) (or `on_readable`/`on_writable`);
-/// at [`deadline`](MioConnection::deadline) call [`on_timeout`](MioConnection::on_timeout);
-/// after any of these and after sends, drain [`poll_event`](MioConnection::poll_event) and call
-/// [`flush`](MioConnection::flush) (once per loop turn is enough: sends only queue). When
-/// [`wants_read`](MioConnection::wants_read) is true, call `on_readable` again next turn
-/// without waiting for readiness. Drop it once [`is_finished`](MioConnection::is_finished).
+/// # The loop
+///
+/// 1. [`register`](MioConnection::register) it with a token.
+/// 2. For each readiness event of that token: [`handle_event`](MioConnection::handle_event)
+///    (records the readiness, then [`drive`](MioConnection::drive)s).
+/// 3. When the application wants the next event: [`poll_event`](MioConnection::poll_event).
+///    It parses lazily, one event per call, so a reply sent for an event goes out before
+///    anything the core decides about later input (a failing Close).
+/// 4. After events and sends: [`drive`](MioConnection::drive) (writes, reads more now that
+///    input was consumed, shuts the write side once closed, re-registers interest).
+///    While [`needs_drive`](MioConnection::needs_drive) is true, drive again without waiting
+///    for readiness (poll with a zero timeout).
+/// 5. Sleep no longer than [`deadline`](MioConnection::deadline); `drive` at or after it.
+/// 6. Drop it (after [`deregister`](MioConnection::deregister)) once
+///    [`is_finished`](MioConnection::is_finished).
+///
+/// `drive` reads only while the core [wants input](Connection::wants_input), straight into
+/// its receive buffer; writes with vectored writes; reports I/O errors to the core with
+/// [`handle_io_error`](Connection::handle_io_error); registers `READABLE` only while it wants
+/// input and `WRITABLE` only while output is pending (edge-triggered, readiness remembered).
+///
+/// # Memory
+///
+/// Nothing is queued here beyond the core: at most one I/O error waiting to be reported.
+/// Per connection, with the core's [`Limits`](wsmachine::Limits): input up to
+/// `input_high_water + max_frame_size + READ_MAX` (256 KiB, one read past the high
+/// water mark), a fragmented message being assembled up to `max_message_size`, output up to
+/// `max_send_queue + max_pong_backlog` plus one ping, one Close and the handshake response;
+/// plus this struct and the core's fixed state (about a kilobyte).
 pub struct MioConnection {
     stream: TcpStream,
     conn: Connection,
     origin: Instant,
     peer: Option<SocketAddr>,
+    /// The token and interest currently registered, if registered.
+    token: Option<Token>,
+    registered: Option<Interest>,
+    /// The last readiness said readable / writable, and no `WouldBlock` since.
+    readable: bool,
     writable: bool,
-    connecting: bool,
+    /// The last readiness said the peer ended its side (or an error): read to the end.
     read_closed: bool,
-    more_input: bool,
-    /// Reading stopped because our send queue is over half full (backpressure): the peer
-    /// must read our output before we take more of its input.
-    read_paused: bool,
+    /// A client's nonblocking connect is in progress.
+    connecting: bool,
+    /// No more reads: EOF, or a read error ended the transport.
+    read_done: bool,
+    /// No more writes: a write error ended the transport.
+    write_dead: bool,
+    /// The write side is shut down (FIN sent).
     shut: bool,
-    closed_event: bool,
-    /// Closed after failing the peer: drain its input until EOF before dropping the socket.
-    drain: bool,
-    pending: VecDeque<Event>,
+    /// The size of the next read (adapts to what reads deliver).
+    read_size: usize,
+    bytes_read: u64,
+    bytes_written: u64,
+    /// An I/O error that ended the transport, reported just before [`Event::Closed`].
+    io_error: Option<io::Error>,
+    /// [`Event::Closed`], held back while `io_error` is reported first.
+    held_closed: Option<CloseReport>,
+    /// [`Event::Closed`] was returned by `poll_event`.
+    closed_delivered: bool,
+    /// When `drive` first saw the Closed delivered; the linger runs from there.
+    closed_at: Option<Instant>,
+    linger: Duration,
+    lingered: bool,
 }
 
 impl std::fmt::Debug for MioConnection {
@@ -90,12 +140,18 @@ impl std::fmt::Debug for MioConnection {
             .field("peer", &self.peer)
             .field("state", &self.conn.state())
             .field("pending_transmit", &self.conn.pending_transmit())
+            .field("registered", &self.registered)
+            .field("readable", &self.readable)
+            .field("writable", &self.writable)
             .finish_non_exhaustive()
     }
 }
 
 impl MioConnection {
-    /// Wraps a connected stream and a core connection whose timestamps count from `origin`.
+    /// Wraps a connected stream and a core connection whose timestamps count from `origin`
+    /// (the instant the core was created with `Timestamp::ZERO`-based time). Both
+    /// readiness flags start set: the first [`drive`](MioConnection::drive) tries to read
+    /// and write at once.
     pub fn new(stream: TcpStream, conn: Connection, origin: Instant) -> Self {
         let peer = stream.peer_addr().ok();
         MioConnection {
@@ -103,38 +159,49 @@ impl MioConnection {
             conn,
             origin,
             peer,
+            token: None,
+            registered: None,
+            readable: true,
             writable: true,
-            connecting: false,
             read_closed: false,
-            more_input: false,
-            read_paused: false,
+            connecting: false,
+            read_done: false,
+            write_dead: false,
             shut: false,
-            closed_event: false,
-            drain: false,
-            pending: VecDeque::new(),
+            read_size: READ_MIN,
+            bytes_read: 0,
+            bytes_written: 0,
+            io_error: None,
+            held_closed: None,
+            closed_delivered: false,
+            closed_at: None,
+            linger: DEFAULT_LINGER,
+            lingered: false,
         }
     }
 
-    /// A server connection on an accepted stream; it reports [`Event::Request`].
-    pub fn server(stream: TcpStream, config: Config, origin: Instant) -> Self {
-        let now = Timestamp::from_duration(origin.elapsed());
+    /// A server connection on an accepted stream, its clock starting now; it reports
+    /// [`Event::Request`]. Sets `TCP_NODELAY`.
+    pub fn server(stream: TcpStream, config: Config) -> Self {
+        let origin = Instant::now();
         let _ = stream.set_nodelay(true);
-        MioConnection::new(stream, Connection::server(config, now), origin)
+        MioConnection::new(stream, Connection::server(config, Timestamp::ZERO), origin)
     }
 
     /// A client connection on `stream` (possibly still connecting, as returned by
-    /// `mio::net::TcpStream::connect`); it reports [`Event::Connected`].
+    /// `mio::net::TcpStream::connect`), its clock starting now; it reports
+    /// [`Event::Connected`]. The upgrade request is queued at once.
     pub fn client(
         stream: TcpStream,
         request: &ClientRequest,
         config: Config,
-        origin: Instant,
     ) -> Result<Self, HandshakeError> {
-        let now = Timestamp::from_duration(origin.elapsed());
-        let conn = Connection::client(request, config, now)?;
+        let origin = Instant::now();
+        let conn = Connection::client(request, config, Timestamp::ZERO)?;
         let _ = stream.set_nodelay(true);
         let mut mc = MioConnection::new(stream, conn, origin);
         mc.connecting = true;
+        mc.readable = false;
         mc.writable = false;
         Ok(mc)
     }
@@ -143,264 +210,382 @@ impl MioConnection {
         Timestamp::from_duration(now.saturating_duration_since(self.origin))
     }
 
-    /// Registers the stream for readable and writable readiness (edge-triggered).
+    /// Sets how long the connection may take after [`Event::Closed`] to write its last
+    /// bytes and drain the peer before [`is_finished`](MioConnection::is_finished) says to
+    /// drop it anyway (default [`DEFAULT_LINGER`], 5 s): a peer that never reads cannot hold
+    /// a closed connection open.
+    pub fn set_linger(&mut self, linger: Duration) {
+        self.linger = linger;
+    }
+
+    // ----- registration -----
+
+    /// The interest the connection needs now: `READABLE` while the core wants input,
+    /// `WRITABLE` while output is pending or a connect is in progress; `None` when neither
+    /// (then it is not registered at all).
+    pub fn interest(&self) -> Option<Interest> {
+        let read = !self.read_done && !self.connecting && self.conn.wants_input();
+        let write =
+            self.connecting || (!self.write_dead && !self.shut && self.conn.pending_transmit() > 0);
+        match (read, write) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        }
+    }
+
+    /// Registers the stream with `token` for the interest it needs now (edge-triggered).
+    /// [`drive`](MioConnection::drive) keeps the registration up to date afterwards.
     pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        registry.register(
-            &mut self.stream,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        )
+        if self.registered.is_some() {
+            registry.deregister(&mut self.stream)?;
+            self.registered = None;
+        }
+        self.token = Some(token);
+        self.update_registration(registry)
     }
 
-    /// Deregisters the stream.
+    /// Deregisters the stream (call before dropping a registered connection).
     pub fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        registry.deregister(&mut self.stream)
+        self.token = None;
+        if self.registered.take().is_some() {
+            registry.deregister(&mut self.stream)?;
+        }
+        Ok(())
     }
 
-    /// The interest this connection needs right now: always readable, writable when output
-    /// is queued or a connect is in progress. (The built-in loops register both once.)
-    pub fn interest(&self) -> Interest {
-        if self.connecting || self.conn.pending_transmit() > 0 {
-            Interest::READABLE | Interest::WRITABLE
+    /// The registration the connection should have now (none once finished).
+    fn wanted_registration(&self) -> Option<Interest> {
+        if self.is_finished() {
+            None
         } else {
-            Interest::READABLE
+            self.interest()
         }
     }
 
-    /// Handles one readiness event for this connection's token.
-    pub fn handle_event(&mut self, event: &mio::event::Event, now: Instant) {
-        if event.is_writable() || event.is_error() {
-            self.on_writable(now);
+    /// Brings the registration in line with [`interest`](MioConnection::interest): one
+    /// `epoll_ctl` (or equivalent) when it changed, none otherwise. Registering again
+    /// reports readiness that is already there, so no edge is lost while not registered.
+    fn update_registration(&mut self, registry: &Registry) -> io::Result<()> {
+        let Some(token) = self.token else {
+            return Ok(());
+        };
+        let want = self.wanted_registration();
+        if want == self.registered {
+            return Ok(());
         }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.on_readable(now);
+        match (self.registered, want) {
+            (Some(_), Some(i)) => registry.reregister(&mut self.stream, token, i)?,
+            (None, Some(i)) => registry.register(&mut self.stream, token, i)?,
+            (Some(_), None) => registry.deregister(&mut self.stream)?,
+            (None, None) => {}
         }
+        self.registered = want;
+        Ok(())
     }
 
-    /// The stream is readable: reads until `WouldBlock` (or the per-call budget; then
-    /// [`wants_read`](MioConnection::wants_read) is true) and feeds the core.
-    pub fn on_readable(&mut self, now: Instant) {
-        let mut scratch = [0u8; 16 * 1024];
-        self.on_readable_with(now, &mut scratch);
+    // ----- driving -----
+
+    /// Records one readiness event for this connection's token, then
+    /// [`drive`](MioConnection::drive)s.
+    pub fn handle_event(&mut self, event: &mio::event::Event, registry: &Registry, now: Instant) {
+        self.note_event(event);
+        self.drive(registry, now);
     }
 
-    /// [`on_readable`](MioConnection::on_readable) with a caller-provided read buffer (one
-    /// buffer can serve every connection of a loop).
-    pub fn on_readable_with(&mut self, now: Instant, scratch: &mut [u8]) {
-        self.more_input = false;
-        if self.read_closed || self.connecting || scratch.is_empty() {
-            return;
-        }
-        if self.conn.is_closed() {
-            if self.drain {
-                self.drain_input(scratch);
-            }
-            return;
-        }
-        if self.send_queue_high() {
-            self.read_paused = true;
-            return;
-        }
-        let mut total = 0usize;
-        loop {
-            match self.stream.read(scratch) {
-                Ok(0) => {
-                    self.conn.handle_eof();
-                    self.read_closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    self.conn.handle_input(self.ts(now), &scratch[..n]);
-                    total += n;
-                    if total >= READ_BUDGET {
-                        self.more_input = true;
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if !is_reset(e.kind()) {
-                        self.pending.push_back(Event::Error(Error::Io(e)));
-                    }
-                    self.conn.handle_reset();
-                    self.read_closed = true;
-                    break;
-                }
-            }
-        }
-        let t = self.ts(now);
-        self.conn.handle_timeout(t);
+    /// Records one readiness event without doing I/O (for a loop that drives later). An
+    /// error or a hang-up counts as readable and writable, so that the next read or write
+    /// reports it; a hang-up of the read side is remembered until the EOF is read.
+    pub fn note_event(&mut self, event: &mio::event::Event) {
+        let hup = event.is_read_closed() || event.is_error();
+        self.readable |= event.is_readable() || hup;
+        self.read_closed |= hup;
+        self.writable |= event.is_writable() || event.is_write_closed() || event.is_error();
     }
 
-    /// Reads and discards input after we failed the connection, until EOF: closing a socket
-    /// with unread input sends a reset, which can destroy our Close before the peer reads it.
-    fn drain_input(&mut self, scratch: &mut [u8]) {
-        let mut total = 0usize;
-        loop {
-            match self.stream.read(scratch) {
-                Ok(0) => {
-                    self.read_closed = true;
-                    return;
-                }
-                Ok(n) => {
-                    total += n;
-                    if total >= READ_BUDGET {
-                        self.more_input = true;
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.read_closed = true;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The stream is writable: finishes a connect in progress, then writes what is queued.
-    pub fn on_writable(&mut self, _now: Instant) {
+    /// Does all the I/O the connection can do now, in the contract's order: a finished
+    /// connect, the core's timers if due, writes while output is pending and the socket
+    /// takes it, the write-side shutdown once closed and written, reads (up to a budget)
+    /// while the core wants input, and the registration update. It never parses input:
+    /// that happens in [`poll_event`](MioConnection::poll_event). Cost: the syscalls it
+    /// needs, no allocation but the core's receive buffer.
+    ///
+    /// Returns whether [`poll_event`](MioConnection::poll_event) may now have something new:
+    /// bytes or the end of the stream were read, a timer fired, a connect finished, or a
+    /// write failed.
+    pub fn drive(&mut self, registry: &Registry, now: Instant) -> bool {
+        let mut news = false;
         if self.connecting {
-            match self.stream.take_error() {
-                Ok(Some(e)) | Err(e) => {
-                    self.connecting = false;
-                    self.pending.push_back(Event::Error(Error::Io(e)));
-                    self.conn.handle_reset();
-                    self.read_closed = true;
-                    return;
-                }
-                Ok(None) => {}
+            self.finish_connect();
+            news |= !self.connecting;
+        }
+        if !self.connecting {
+            let core_deadline = self
+                .conn
+                .poll_timeout()
+                .map(|t| self.origin + t.as_duration());
+            if core_deadline.is_some_and(|d| d <= now) {
+                let t = self.ts(now);
+                self.conn.handle_timeout(t);
+                news = true;
             }
-            match self.stream.peer_addr() {
+            let dead = self.write_dead;
+            self.write_output();
+            news |= self.write_dead != dead;
+            self.shutdown_if_done();
+            news |= self.read_input(now);
+        }
+        if self.closed_at.is_some_and(|at| now >= at + self.linger) {
+            self.lingered = true;
+        }
+        // A failing registration leaves the old one; the linger still ends the connection.
+        let _ = self.update_registration(registry);
+        news
+    }
+
+    /// Whether [`drive`](MioConnection::drive) has work it can do without new readiness:
+    /// input is readable and wanted (the read budget ran out, or events were drained and
+    /// the core takes input again), output is pending on a writable socket, the write side
+    /// is due to be shut down, or the registration is out of date (the core wants input
+    /// again after events were drained, so `READABLE` must be registered again).
+    pub fn needs_drive(&self) -> bool {
+        if self.token.is_some() && self.wanted_registration() != self.registered {
+            return true;
+        }
+        if self.connecting {
+            return false;
+        }
+        let read = self.readable && !self.read_done && self.conn.wants_input();
+        let write = self.writable
+            && !self.write_dead
+            && !self.shut
+            && (self.conn.pending_transmit() > 0 || self.wants_shutdown());
+        read || write
+    }
+
+    /// A nonblocking connect finished (or failed) once the socket is writable.
+    fn finish_connect(&mut self) {
+        if !self.writable {
+            return;
+        }
+        let err = match self.stream.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match self.stream.peer_addr() {
                 Ok(addr) => {
                     self.peer = Some(addr);
-                    self.connecting = false;
+                    None
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-                Err(e) => {
-                    self.connecting = false;
-                    self.pending.push_back(Event::Error(Error::Io(e)));
-                    self.conn.handle_reset();
-                    self.read_closed = true;
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    // Spurious wake-up: still connecting.
+                    self.writable = false;
                     return;
                 }
-            }
+                Err(e) => Some(e),
+            },
+        };
+        self.connecting = false;
+        self.readable = true;
+        if let Some(e) = err {
+            self.io_error = Some(e);
+            self.read_done = true;
+            self.write_dead = true;
+            self.conn.handle_reset();
         }
-        self.writable = true;
-        self.flush();
     }
 
-    /// Writes as much queued output as the socket takes (vectored writes), until it would
-    /// block. A write error ends the connection (reported through `poll_event`). Once the
-    /// connection is closed and flushed, shuts the write side (TCP FIN).
-    pub fn flush(&mut self) {
-        if self.connecting || self.shut {
-            return;
-        }
-        while self.writable && self.conn.pending_transmit() > 0 {
-            let mut slices: [IoSlice<'_>; 64] = [IoSlice::new(&[]); 64];
-            let mut n = 0;
-            for s in self.conn.transmit_slices().take(64) {
-                slices[n] = IoSlice::new(s);
-                n += 1;
-            }
-            match self.stream.write_vectored(&slices[..n]) {
+    /// Reads while the core wants input and the socket has it, straight into the core's
+    /// receive buffer (no copy), up to [`READ_BUDGET`] bytes. Returns whether anything (bytes,
+    /// EOF, an error) was read.
+    ///
+    /// A short read means the socket's buffer was emptied: readiness is cleared then, as an
+    /// edge-triggered registration reports any byte that arrives later (this saves the read
+    /// that would only say `WouldBlock`), unless the last readiness reported the peer's EOF,
+    /// which is then read at once.
+    fn read_input(&mut self, now: Instant) -> bool {
+        let mut news = false;
+        let mut budget = READ_BUDGET;
+        while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
+            let t = self.ts(now);
+            let size = self.read_size;
+            let buf = self.conn.input_buffer(size);
+            let at = buf.len();
+            buf.resize(at + size, 0);
+            let result = self.stream.read(&mut buf[at..]);
+            let n = *result.as_ref().unwrap_or(&0);
+            buf.truncate(at + n);
+            self.conn.handle_input_appended(t);
+            match result {
                 Ok(0) => {
-                    self.conn.handle_write_closed();
+                    news = true;
+                    self.read_done = true;
+                    self.conn.handle_eof();
                 }
-                Ok(w) => self.conn.advance_transmit(w),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Ok(n) => {
+                    news = true;
+                    self.bytes_read += n as u64;
+                    budget = budget.saturating_sub(n);
+                    if n == size {
+                        self.read_size = (size * 2).min(READ_MAX);
+                    } else {
+                        self.read_size = n.next_power_of_two().clamp(READ_MIN, READ_MAX);
+                        // Unless the peer's EOF (already reported) is still to be read.
+                        if !self.read_closed {
+                            self.readable = false;
+                        }
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    if is_reset(e.kind()) {
-                        self.conn.handle_reset();
+                    if self.conn.handle_io_error(&e, IoDirection::Read) {
+                        news = true;
+                        self.read_done = true;
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionReset
+                                | io::ErrorKind::ConnectionAborted
+                                | io::ErrorKind::BrokenPipe
+                                | io::ErrorKind::NotConnected
+                        ) {
+                            self.write_dead = true;
+                        }
+                        self.note_error(e);
                     } else {
-                        self.pending.push_back(Event::Error(Error::Io(e)));
-                        self.conn.handle_write_closed();
+                        self.readable = false;
                     }
                 }
             }
         }
-        if self.read_paused && !self.send_queue_high() {
-            // Our output drained: read again (readiness was consumed while paused).
-            self.read_paused = false;
-            self.more_input = true;
+        news
+    }
+
+    /// Writes queued output with vectored writes while the socket takes it.
+    fn write_output(&mut self) {
+        while self.writable && !self.write_dead && self.conn.pending_transmit() > 0 {
+            let result = {
+                let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+                let n = self.conn.transmit_io_slices(&mut slices);
+                self.stream.write_vectored(&slices[..n])
+            };
+            match result {
+                Ok(0) => {
+                    let e = io::Error::from(io::ErrorKind::WriteZero);
+                    self.conn.handle_io_error(&e, IoDirection::Write);
+                    self.write_dead = true;
+                    self.note_error(e);
+                }
+                Ok(n) => {
+                    self.bytes_written += n as u64;
+                    self.conn.advance_transmit(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if self.conn.handle_io_error(&e, IoDirection::Write) {
+                        self.write_dead = true;
+                        self.note_error(e);
+                    } else {
+                        self.writable = false;
+                    }
+                }
+            }
         }
-        if self.closed_event && self.conn.should_close_transport() && !self.shut {
+    }
+
+    /// Closed and everything written: the write side should be shut (TCP FIN) while the
+    /// core may still drain the peer's input.
+    fn wants_shutdown(&self) -> bool {
+        !self.shut && self.conn.is_closed() && self.conn.pending_transmit() == 0
+    }
+
+    fn shutdown_if_done(&mut self) {
+        if self.wants_shutdown() && !self.write_dead {
             self.shut = true;
             let _ = self.stream.shutdown(Shutdown::Write);
         }
     }
 
-    /// Tells the core the time: call it at (or after) [`deadline`](MioConnection::deadline).
-    pub fn on_timeout(&mut self, now: Instant) {
-        let t = self.ts(now);
-        self.conn.handle_timeout(t);
-    }
-
-    /// The next core deadline, as an `Instant` (may be in the past: call
-    /// [`on_timeout`](MioConnection::on_timeout) at once).
-    pub fn deadline(&self) -> Option<Instant> {
-        self.conn
-            .poll_timeout()
-            .map(|t| self.origin + t.as_duration())
-    }
-
-    /// The next event, if any. After [`Event::Closed`] it returns `None` for good.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(e) = self.pending.pop_front() {
-            return Some(e);
+    /// Keeps an I/O error that ended a live connection, to report before Closed.
+    fn note_error(&mut self, e: io::Error) {
+        if !self.conn.is_closed() && self.io_error.is_none() {
+            self.io_error = Some(e);
         }
-        let ev = self.conn.poll_event()?;
-        Some(match ev {
-            wsmachine::Event::Request(r) => Event::Request(*r),
-            wsmachine::Event::Connected(r) => Event::Connected(*r),
-            wsmachine::Event::Message(m) => Event::Message(m),
-            wsmachine::Event::Fragment(f) => Event::Fragment(f),
-            wsmachine::Event::Ping(p) => Event::Ping(p),
-            wsmachine::Event::Pong(p) => Event::Pong(p),
-            wsmachine::Event::CloseReceived(c) => Event::CloseReceived(c),
-            wsmachine::Event::Error(e) => Event::Error(e.into()),
-            wsmachine::Event::Closed(r) => {
-                self.closed_event = true;
-                self.drain = r.sent.is_some() && r.received.is_none() && r.transport.is_none();
-                self.flush();
-                Event::Closed(r)
-            }
-            _ => return None,
-        })
     }
 
-    /// Whether more than half of the send queue is used: then reading pauses until the peer
-    /// takes our output, so a peer that sends without reading cannot make us queue without
-    /// bound.
-    fn send_queue_high(&self) -> bool {
-        let limit = self.conn.config().limits.max_send_queue;
-        self.conn.send_capacity() < limit / 2
+    // ----- events and state -----
+
+    /// The next event, parsed now (at most one frame's worth of work per core event). Call
+    /// it only when the application wants its next event: input behind it stays unparsed
+    /// until then. After [`Event::Closed`] it returns `None` for good. Call
+    /// [`drive`](MioConnection::drive) after handling events (the core may want more input
+    /// now, and replies are waiting to be written).
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(report) = self.held_closed.take() {
+            self.closed_delivered = true;
+            self.closed_at = Some(Instant::now());
+            return Some(Event::Closed(report));
+        }
+        loop {
+            let ev = self.conn.poll_event()?;
+            return Some(match ev {
+                wsmachine::Event::Request(r) => Event::Request(*r),
+                wsmachine::Event::Connected(r) => Event::Connected(*r),
+                wsmachine::Event::Message(m) => Event::Message(m),
+                wsmachine::Event::Fragment(f) => Event::Fragment(f),
+                wsmachine::Event::Ping(p) => Event::Ping(p),
+                wsmachine::Event::Pong(p) => Event::Pong(p),
+                wsmachine::Event::CloseReceived(c) => Event::CloseReceived(c),
+                wsmachine::Event::Error(e) => Event::Error(e.into()),
+                wsmachine::Event::Closed(r) => {
+                    if let Some(e) = self.io_error.take() {
+                        self.held_closed = Some(r);
+                        return Some(Event::Error(Error::Io(e)));
+                    }
+                    self.closed_delivered = true;
+                    self.closed_at = Some(Instant::now());
+                    Event::Closed(r)
+                }
+                _ => continue,
+            });
+        }
     }
 
-    /// Input was left unread (budget): call `on_readable` next turn without readiness.
-    pub fn wants_read(&self) -> bool {
-        self.more_input && !self.read_closed
+    /// The next deadline, as an `Instant` (may be in the past: [`drive`](MioConnection::drive)
+    /// at once): the core's next timer, and once [`Event::Closed`] was delivered, the end
+    /// of the linger.
+    pub fn deadline(&self) -> Option<Instant> {
+        let core = self
+            .conn
+            .poll_timeout()
+            .map(|t| self.origin + t.as_duration());
+        let linger = match self.closed_at {
+            Some(at) if !self.is_finished() => Some(at + self.linger),
+            _ => None,
+        };
+        match (core, linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Output is queued and the socket last said it can take it: call `flush`.
-    pub fn wants_write(&self) -> bool {
-        self.writable && !self.connecting && !self.shut && self.conn.pending_transmit() > 0
-    }
-
-    /// [`Event::Closed`] was delivered, the output is written (or cannot be) and, if we
-    /// failed the peer, its input was drained to EOF: drop it. (The server also drops
-    /// connections that linger past [`ServerOptions::linger`](crate::ServerOptions::linger).)
+    /// Drop it now: [`Event::Closed`] was delivered and the core says the transport may be
+    /// closed (output written or the transport dead, drain over), or the linger ran out.
     pub fn is_finished(&self) -> bool {
-        self.closed_event && self.conn.pending_transmit() == 0 && (!self.drain || self.read_closed)
+        self.closed_delivered && (self.conn.should_close_transport() || self.lingered)
     }
 
     /// [`Event::Closed`] was delivered.
     pub fn is_closed(&self) -> bool {
-        self.closed_event
+        self.closed_delivered
+    }
+
+    /// Bytes read from the socket so far (all of it went to the core).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Bytes written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
     }
 
     /// The peer's address.
@@ -413,7 +598,7 @@ impl MioConnection {
         &self.conn
     }
 
-    /// The core connection, mutably (sends queue; call `flush` after).
+    /// The core connection, mutably (sends queue; [`drive`](MioConnection::drive) after).
     pub fn connection_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
@@ -423,13 +608,17 @@ impl MioConnection {
         &self.stream
     }
 
-    /// Accepts the pending upgrade request (server).
+    // ----- commands (each queues; drive writes) -----
+
+    /// Accepts the pending upgrade request (server). An invalid `accept` makes the core
+    /// answer 500 and close: keep driving.
     pub fn accept(&mut self, accept: &Accept) -> Result<(), AcceptError> {
         let now = self.ts(Instant::now());
         self.conn.accept(now, accept)
     }
 
-    /// Rejects the pending upgrade request (server); the connection then closes.
+    /// Rejects the pending upgrade request (server) with an HTTP status; the connection then
+    /// closes once the response is written.
     pub fn reject(
         &mut self,
         status: u16,
@@ -439,7 +628,14 @@ impl MioConnection {
         self.conn.reject(status, headers, body)
     }
 
-    /// Queues a message (written by the next `flush`).
+    /// Applies a [`Decision`] to the pending upgrade request (server).
+    pub fn decide(&mut self, decision: &Decision) -> Result<(), AcceptError> {
+        let now = self.ts(Instant::now());
+        self.conn.decide(now, decision)
+    }
+
+    /// Queues a message. [`SendError::QueueFull`] past `Limits::max_send_queue`: wait for
+    /// written progress (drive, writability) and retry.
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
         self.conn.send(message)
     }
@@ -449,9 +645,8 @@ impl MioConnection {
         self.conn.ping(payload)
     }
 
-    /// Starts the close handshake (the Close is written by the next `flush`; the close
-    /// timer starts at the next `on_timeout`, which [`deadline`](MioConnection::deadline)
-    /// asks for at once).
+    /// Starts the close handshake (queues the Close after what is already queued and
+    /// starts the close timer).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         let now = self.ts(Instant::now());
         self.conn.close(now, code, reason)

@@ -1,22 +1,30 @@
 //! # wsmachine-mio
 //!
 //! A readiness-driven WebSocket adapter for [`mio`] event loops: thousands of connections on
-//! one thread, no thread or task per connection, driving the sans-IO [`wsmachine`] core.
+//! one thread, no thread or task per connection, driving the sans-IO [`wsmachine`] core. It
+//! does I/O and timers only; every protocol decision is the core's.
 //!
-//! - [`Server`] owns a listener, a slab of connections keyed by [`mio::Token`] and a timer heap;
-//!   [`Server::run_once`] waits for readiness and returns application events `(ConnId, Event)`.
-//!   Sends are queued and written once per loop turn with vectored writes. One connection's
-//!   failure removes only that connection.
-//! - [`MioConnection`] is the building block for your own loop: feed it readiness
-//!   ([`on_readable`](MioConnection::on_readable), [`on_writable`](MioConnection::on_writable)),
-//!   the time ([`on_timeout`](MioConnection::on_timeout) at [`deadline`](MioConnection::deadline)),
-//!   and drain [`poll_event`](MioConnection::poll_event).
+//! - [`MioConnection`] is the driver contract's loop for one connection, written once:
+//!   reads while the core wants input (straight into its receive buffer), events parsed only
+//!   when asked for, vectored writes, TCP FIN once closed and written, drop when the core
+//!   says so, the core's deadlines, and `READABLE`/`WRITABLE` interest only while needed.
+//!   Use it in your own loop.
+//! - [`Server`] owns a listener, a slab of [`MioConnection`]s keyed by [`mio::Token`] and a
+//!   timer heap; [`Server::next_event`] hands out the next application event of any
+//!   connection, and replies sent before the next call are written before that connection's
+//!   next event is even parsed. It caps connections ([`ServerOptions::max_connections`])
+//!   and backs off when `accept` fails. One connection's failure removes only that one.
 //! - [`MioClient`] connects to a `ws://` URL inside your loop; [`LoopClient`] runs one client
 //!   on its own `Poll` (examples, tests).
 //!
-//! Sockets are registered edge-triggered for both readable and writable; the adapter
-//! remembers writability and reads until `WouldBlock` (or a per-turn budget, then it comes
-//! back on the next turn).
+//! ## Memory per connection
+//!
+//! Bounded by the core's [`Limits`](wsmachine::Limits), with nothing queued on top: input up
+//! to `input_high_water + max_frame_size` plus one read ([`READ_MAX`], 256 KiB), a
+//! fragmented message being assembled up to `max_message_size`, output up to
+//! `max_send_queue + max_pong_backlog` plus one ping, one Close and the handshake response,
+//! and about a kilobyte of fixed state. A peer that sends without reading stops being read
+//! once our unwritten output passes half of `max_send_queue`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -27,7 +35,7 @@ mod error;
 mod server;
 
 pub use client::{LoopClient, MioClient};
-pub use connection::{Event, MioConnection};
+pub use connection::{DEFAULT_LINGER, Event, MioConnection, READ_MAX};
 pub use error::Error;
 pub use server::{ConnId, Server, ServerOptions};
 pub use wsmachine::Decision;

@@ -1,7 +1,7 @@
 //! A single-threaded server for many connections: listener, slab of connections, timer heap.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -12,11 +12,22 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use wsmachine::{Accept, CloseCode, Config, Connection, Decision, Message, Request, SendError};
 
-use crate::connection::{Event, MioConnection};
+use crate::connection::{DEFAULT_LINGER, Event, MioConnection};
 use crate::error::Error;
 
 const LISTENER: Token = Token(0);
-const ACCEPTS_PER_TURN: usize = 1024;
+/// Connections accepted per I/O turn before the others get a turn.
+const ACCEPTS_PER_TURN: usize = 256;
+/// Events handed out between two I/O turns at most (so that replies are written and other
+/// sockets read while some connections have a long backlog of events).
+const EVENTS_PER_TURN: usize = 64;
+/// The first pause after a failed `accept` (EMFILE and friends); it doubles while accepts
+/// keep failing, up to [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between two `accept` attempts after failures.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Accept failures are reported at most once per this interval.
+const ACCEPT_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A connection's id: its slab slot plus a generation, so an id never names a later
 /// connection that reuses the slot.
@@ -42,16 +53,19 @@ impl fmt::Display for ConnId {
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// The core configuration of every connection.
+    /// The core configuration of every connection (its limits bound each connection's
+    /// memory, see [`Server`]).
     pub config: Config,
     /// Supported subprotocols; the first the client offers that is listed here is selected.
     pub subprotocols: Vec<String>,
     /// Extra headers on every accepting response.
     pub headers: Vec<(String, String)>,
-    /// Connections above this are closed as soon as they are accepted.
+    /// The most connections open at once (handshaking, open or closing). A connection
+    /// beyond it is accepted and closed at once, before any byte is read or written (its
+    /// client sees the connection end or reset); see [`Server::refused`]. Default 10,000.
     pub max_connections: usize,
     /// How long a closed connection may take to write its last bytes (the Close frame, an
-    /// HTTP error response) before it is dropped.
+    /// HTTP error response) and drain the peer before it is dropped anyway. Default 5 s.
     pub linger: Duration,
     /// Capacity of the readiness event buffer per turn.
     pub events_capacity: usize,
@@ -63,23 +77,24 @@ impl Default for ServerOptions {
             config: Config::default(),
             subprotocols: Vec::new(),
             headers: Vec::new(),
-            max_connections: 100_000,
-            linger: Duration::from_secs(5),
+            max_connections: 10_000,
+            linger: DEFAULT_LINGER,
             events_capacity: 1024,
         }
     }
 }
 
 type DecideFn = dyn FnMut(&Request, Accept) -> Decision + Send;
+type AcceptErrorFn = dyn FnMut(&io::Error, u64) + Send;
 
 struct Entry {
     mc: MioConnection,
-    /// The deadline currently in the heap for this entry.
+    /// The deadline of this entry's live timer-heap item (older items are stale).
     armed: Option<Instant>,
-    /// Queued in `dirty` this turn.
+    /// Listed in `Server::dirty`: to drive at the next I/O turn.
     dirty: bool,
-    /// Closed: drop it by then even if its last bytes are not written.
-    linger_until: Option<Instant>,
+    /// Listed in `Server::ready`: may have an event to hand out.
+    ready: bool,
 }
 
 struct Slot {
@@ -87,14 +102,33 @@ struct Slot {
     entry: Option<Entry>,
 }
 
-/// A WebSocket server on one thread: call [`run_once`](Server::run_once) in a loop.
+/// A WebSocket server on one thread, for thousands of connections.
 ///
-/// Each turn: queued sends are written (one vectored write burst per connection), readiness is
-/// awaited (bounded by the caller's timeout and the earliest timer), new connections are
-/// accepted, input is read and parsed, expired timers fire (a binary heap of
-/// `(deadline, slot, generation)`, stale entries skipped), and application events are
-/// returned. Handshakes are decided by the options (subprotocols, headers) or by the
-/// [`on_request`](Server::on_request) callback.
+/// Ask it for the next event with [`next_event`](Server::next_event) (or a batch with
+/// [`run_once`](Server::run_once)); reply with [`send`](Server::send) and the other
+/// commands before asking again. Events are parsed only when asked for, one at a time per
+/// connection, so a reply to a message is queued before the core looks at what came after
+/// it (a failing Close goes out after your reply, as Autobahn 3.2-5.15 require).
+///
+/// Each I/O turn drives the connections that need it through the same loop as a
+/// [`MioConnection`] of your own (vectored writes, reads while the core wants input, FIN
+/// once closed and written, drop once the core says so), waits for readiness no longer
+/// than the earliest deadline (a binary heap of `(deadline, slot, generation)` holding at
+/// most one live item per connection; stale items are skipped, and the heap is rebuilt
+/// when they pile up), accepts new connections and fires due timers. Handshakes are decided
+/// by the options (subprotocols, headers) or by the [`on_request`](Server::on_request)
+/// callback. One connection's failure removes only that connection.
+///
+/// Accepting: past [`ServerOptions::max_connections`] a new connection is closed at once.
+/// When `accept` fails (out of file descriptors, memory), accepting pauses 10 ms, doubling
+/// while it keeps failing up to 1 s, and the failure is reported at most once a second
+/// (to stderr, or to [`on_accept_error`](Server::on_accept_error)).
+///
+/// Memory per connection follows the core's limits and nothing else: see
+/// [`MioConnection`] (input up to `input_high_water + max_frame_size` plus one read of at
+/// most 256 KiB, `max_message_size` being assembled, `max_send_queue + max_pong_backlog`
+/// of output); the server adds a slab slot and at most one live timer item per connection,
+/// and a ready list and a dirty list of at most one entry per connection.
 pub struct Server {
     poll: Poll,
     events: Events,
@@ -104,15 +138,26 @@ pub struct Server {
     free: Vec<usize>,
     live: usize,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
-    origin: Instant,
     opts: ServerOptions,
     decide: Option<Box<DecideFn>>,
+    on_accept_error: Box<AcceptErrorFn>,
+    /// Connections to drive at the next I/O turn.
     dirty: Vec<usize>,
-    again: Vec<usize>,
-    remove: Vec<usize>,
-    accept_again: bool,
-    accept_retry: Option<Instant>,
-    scratch: Vec<u8>,
+    /// The dirty list being driven (kept for its allocation).
+    driving: Vec<usize>,
+    /// Connections that may have events, in round-robin order, with their generation.
+    ready: VecDeque<(usize, u32)>,
+    /// Events handed out since the last I/O turn.
+    since_io: usize,
+    /// The accept budget ran out: accept again next turn without waiting.
+    accept_more: bool,
+    /// Accepting pauses until then after a failure.
+    accept_paused_until: Option<Instant>,
+    accept_backoff: Duration,
+    accept_errors: u64,
+    accept_logged_at: Option<Instant>,
+    accept_unlogged: u64,
+    refused: u64,
 }
 
 impl fmt::Debug for Server {
@@ -120,7 +165,17 @@ impl fmt::Debug for Server {
         f.debug_struct("Server")
             .field("local", &self.local)
             .field("connections", &self.live)
+            .field("refused", &self.refused)
+            .field("accept_errors", &self.accept_errors)
             .finish_non_exhaustive()
+    }
+}
+
+fn log_accept_error(e: &io::Error, unreported: u64) {
+    if unreported > 0 {
+        eprintln!("wsmachine-mio: accept failed: {e} ({unreported} more failures not shown)");
+    } else {
+        eprintln!("wsmachine-mio: accept failed: {e}");
     }
 }
 
@@ -137,24 +192,30 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let local = listener.local_addr()?;
+        let capacity = opts.events_capacity.max(16);
         Ok(Server {
             poll,
-            events: Events::with_capacity(opts.events_capacity.max(16)),
+            events: Events::with_capacity(capacity),
             listener,
             local,
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
             timers: BinaryHeap::new(),
-            origin: Instant::now(),
             opts,
             decide: None,
+            on_accept_error: Box::new(log_accept_error),
             dirty: Vec::new(),
-            again: Vec::new(),
-            remove: Vec::new(),
-            accept_again: false,
-            accept_retry: None,
-            scratch: vec![0; 256 * 1024],
+            driving: Vec::new(),
+            ready: VecDeque::new(),
+            since_io: 0,
+            accept_more: false,
+            accept_paused_until: None,
+            accept_backoff: Duration::ZERO,
+            accept_errors: 0,
+            accept_logged_at: None,
+            accept_unlogged: 0,
+            refused: 0,
         })
     }
 
@@ -167,17 +228,34 @@ impl Server {
         self.decide = Some(Box::new(decide));
     }
 
+    /// Sets where accept failures are reported (default: a line on stderr). It is called at
+    /// most once per second, with the error and how many failures since the last report
+    /// were not reported.
+    pub fn on_accept_error(&mut self, report: impl FnMut(&io::Error, u64) + Send + 'static) {
+        self.on_accept_error = Box::new(report);
+    }
+
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
-    /// Open connections (including those still handshaking or lingering).
+    /// Open connections (including those still handshaking or closing).
     pub fn connections(&self) -> usize {
         self.live
     }
 
-    /// Ids of all live connections.
+    /// Connections closed at once because [`ServerOptions::max_connections`] were open.
+    pub fn refused(&self) -> u64 {
+        self.refused
+    }
+
+    /// Failed `accept` calls so far (each one pauses accepting, see [`Server`]).
+    pub fn accept_errors(&self) -> u64 {
+        self.accept_errors
+    }
+
+    /// Ids of all live connections. Cost: a walk over the slab.
     pub fn ids(&self) -> Vec<ConnId> {
         self.slots
             .iter()
@@ -207,10 +285,22 @@ impl Server {
     }
 
     fn mark_dirty(&mut self, slot: usize) {
-        if let Some(e) = self.slots[slot].entry.as_mut() {
+        if let Some(e) = self.slots.get_mut(slot).and_then(|s| s.entry.as_mut()) {
             if !e.dirty {
                 e.dirty = true;
                 self.dirty.push(slot);
+            }
+        }
+    }
+
+    fn mark_ready(&mut self, slot: usize) {
+        let Some(s) = self.slots.get_mut(slot) else {
+            return;
+        };
+        if let Some(e) = s.entry.as_mut() {
+            if !e.ready {
+                e.ready = true;
+                self.ready.push_back((slot, s.generation));
             }
         }
     }
@@ -226,8 +316,9 @@ impl Server {
         r
     }
 
-    /// Queues a message; it is written at the start of the next turn.
-    /// [`SendError::QueueFull`] is the backpressure signal; an unknown id gives `Closed`.
+    /// Queues a message; it is written at the next I/O turn. [`SendError::QueueFull`] is the
+    /// backpressure signal (the peer does not read; retry after later turns, or close); an
+    /// unknown id gives `Closed`.
     pub fn send(&mut self, id: ConnId, message: Message) -> Result<(), SendError> {
         self.with_conn(id, |c| c.send(message))
     }
@@ -249,7 +340,7 @@ impl Server {
             .unwrap_or(0)
     }
 
-    /// The peer's address. Valid for an id until the turn after its [`Event::Closed`].
+    /// The peer's address. Valid for an id until the next call after its [`Event::Closed`].
     pub fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
         self.entry(id).and_then(|e| e.mc.peer_addr())
     }
@@ -259,32 +350,140 @@ impl Server {
         self.entry(id).map(|e| e.mc.connection())
     }
 
-    /// Writes every queued send now (normally done at the start of each turn).
-    pub fn flush(&mut self) -> Vec<(ConnId, Event)> {
-        let mut out = Vec::new();
-        self.service_dirty(Instant::now(), &mut out);
-        out
+    /// The adapter connection of `id` (byte counters, state).
+    pub fn mio_connection(&self, id: ConnId) -> Option<&MioConnection> {
+        self.entry(id).map(|e| &e.mc)
     }
 
-    /// One loop turn: writes queued sends, waits up to `timeout` (`None`: until something
-    /// happens) for readiness or the next timer, handles it, and returns the events.
-    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<Vec<(ConnId, Event)>> {
-        let mut out = Vec::new();
-        for slot in std::mem::take(&mut self.remove) {
-            self.drop_slot(slot);
-        }
-        let now = Instant::now();
-        self.service_dirty(now, &mut out);
-        if !out.is_empty() {
-            return Ok(out);
-        }
+    /// Writes every queued send now (normally done by the next I/O turn).
+    pub fn flush(&mut self) {
+        self.drive_dirty(Instant::now());
+    }
 
-        let mut wait = timeout;
-        if !self.again.is_empty() || self.accept_again {
+    /// The next event of any connection, waiting up to `timeout` (`None`: until there is
+    /// one); `Ok(None)` when the time ran out. Connections take turns; one connection's next
+    /// event is parsed only now, after whatever you did with its previous one. I/O errors of
+    /// a connection are events of that connection; an `Err` is a failure of the poll itself.
+    pub fn next_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<(ConnId, Event)>> {
+        // No end (wait for ever) for `None` and for timeouts too long to add.
+        let end = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            if self.ready.is_empty() || self.since_io >= EVENTS_PER_TURN {
+                let wait = if self.ready.is_empty() {
+                    end.map(|e| e.saturating_duration_since(Instant::now()))
+                } else {
+                    Some(Duration::ZERO)
+                };
+                self.io_turn(wait)?;
+            }
+            if let Some(item) = self.next_ready_event(false) {
+                self.since_io += 1;
+                return Ok(Some(item));
+            }
+            if end.is_some_and(|e| Instant::now() >= e) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// One turn: an I/O turn (waiting up to `timeout` if no connection has events), then
+    /// the next event of each connection that has one: at most one per connection, so its
+    /// next one is parsed only at the next call, after your replies to this one.
+    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<Vec<(ConnId, Event)>> {
+        let wait = if self.ready.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        self.io_turn(wait)?;
+        let mut out = Vec::new();
+        for _ in 0..self.ready.len() {
+            if let Some(item) = self.next_ready_event(true) {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes connections off the ready list until one has an event (`once`: looks at one
+    /// list entry only). A connection with an event goes to the back of the list.
+    fn next_ready_event(&mut self, once: bool) -> Option<(ConnId, Event)> {
+        while let Some((slot, generation)) = self.ready.pop_front() {
+            let valid = self
+                .slots
+                .get(slot)
+                .is_some_and(|s| s.generation == generation && s.entry.is_some());
+            if valid {
+                let id = ConnId {
+                    slot: slot as u32,
+                    generation,
+                };
+                let ev = self.poll_conn(id);
+                self.mark_dirty(slot);
+                if let Some(entry) = self.slots[slot].entry.as_mut() {
+                    if ev.is_some() {
+                        self.ready.push_back((slot, generation));
+                    } else {
+                        entry.ready = false;
+                    }
+                }
+                if let Some(ev) = ev {
+                    return Some((id, ev));
+                }
+            }
+            if once {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Parses the next event of `id`, deciding an upgrade request on the way.
+    fn poll_conn(&mut self, id: ConnId) -> Option<Event> {
+        let slot = id.slot as usize;
+        let entry = self.slots[slot].entry.as_mut()?;
+        match entry.mc.poll_event()? {
+            Event::Request(req) => {
+                let accept = Accept {
+                    subprotocol: req
+                        .subprotocols
+                        .iter()
+                        .find(|p| self.opts.subprotocols.iter().any(|s| s == *p))
+                        .cloned(),
+                    extensions: Vec::new(),
+                    headers: self.opts.headers.clone(),
+                };
+                let decision = match self.decide.as_mut() {
+                    Some(f) => f(&req, accept),
+                    None => Decision::Accept(accept),
+                };
+                // An invalid accept makes the core answer 500 and close by itself.
+                Some(match entry.mc.decide(&decision) {
+                    Err(e) => Event::Error(Error::Accept(e)),
+                    Ok(()) => match decision {
+                        Decision::Accept(_) => Event::Accepted(req),
+                        Decision::Reject { status, .. } => Event::Error(Error::Rejected(status)),
+                    },
+                })
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Drives what is dirty, waits for readiness (up to `wait`, less if a timer or an
+    /// accept retry is due sooner, not at all if work is waiting), accepts, marks what is
+    /// ready and what timed out, and drives all of it.
+    fn io_turn(&mut self, wait: Option<Duration>) -> io::Result<()> {
+        self.since_io = 0;
+        let now = Instant::now();
+        self.drive_dirty(now);
+
+        let mut wait = wait;
+        if !self.dirty.is_empty() || !self.ready.is_empty() || self.accept_more {
             wait = Some(Duration::ZERO);
         }
         let mut earliest = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        if let Some(r) = self.accept_retry {
+        if let Some(r) = self.accept_paused_until {
             earliest = Some(earliest.map_or(r, |t| t.min(r)));
         }
         if let Some(t) = earliest {
@@ -298,46 +497,31 @@ impl Server {
         }
         let now = Instant::now();
 
-        let mut accept = self.accept_again || self.accept_retry.is_some_and(|t| t <= now);
-        let ready: Vec<(Token, bool, bool, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                (
-                    e.token(),
-                    e.is_writable() || e.is_error(),
-                    e.is_readable() || e.is_read_closed() || e.is_error(),
-                    false,
-                )
-            })
-            .collect();
-        for (token, writable, readable, _) in ready {
-            if token == LISTENER {
+        let mut accept = self.accept_more;
+        for ev in self.events.iter() {
+            if ev.token() == LISTENER {
                 accept = true;
                 continue;
             }
-            let slot = token.0 - 1;
-            let Some(e) = self.slots.get_mut(slot).and_then(|s| s.entry.as_mut()) else {
-                continue;
-            };
-            if writable {
-                e.mc.on_writable(now);
-            }
-            if readable {
-                e.mc.on_readable_with(now, &mut self.scratch);
-            }
-            self.mark_dirty(slot);
-        }
-        for slot in std::mem::take(&mut self.again) {
+            let slot = ev.token().0 - 1;
             if let Some(e) = self.slots.get_mut(slot).and_then(|s| s.entry.as_mut()) {
-                e.mc.on_readable_with(now, &mut self.scratch);
-                self.mark_dirty(slot);
+                e.mc.note_event(ev);
+                if !e.dirty {
+                    e.dirty = true;
+                    self.dirty.push(slot);
+                }
             }
         }
-        if accept {
-            self.accept_all(now);
+        match self.accept_paused_until {
+            Some(t) if t > now => {}
+            Some(_) => {
+                self.accept_paused_until = None;
+                self.accept_connections(now);
+            }
+            None if accept => self.accept_connections(now),
+            None => {}
         }
-        while let Some(Reverse((t, slot, generation))) = self.timers.peek().copied() {
+        while let Some(&Reverse((t, slot, generation))) = self.timers.peek() {
             if t > now {
                 break;
             }
@@ -350,73 +534,93 @@ impl Server {
             }
             let Some(e) = s.entry.as_mut() else { continue };
             if e.armed != Some(t) {
-                continue; // stale
+                continue; // stale: a sooner item replaced it
             }
             e.armed = None;
-            e.mc.on_timeout(now);
             self.mark_dirty(slot);
         }
-        self.service_dirty(now, &mut out);
-        Ok(out)
+        self.drive_dirty(now);
+        Ok(())
     }
 
-    fn accept_all(&mut self, now: Instant) {
-        self.accept_again = false;
-        self.accept_retry = None;
+    fn accept_connections(&mut self, now: Instant) {
+        self.accept_more = false;
         for _ in 0..ACCEPTS_PER_TURN {
             match self.listener.accept() {
                 Ok((stream, _)) => {
+                    self.accept_backoff = Duration::ZERO;
                     if self.live >= self.opts.max_connections {
+                        self.refused += 1;
                         drop(stream);
                         continue;
                     }
-                    let mc = MioConnection::server(stream, self.opts.config, self.origin);
-                    let slot = match self.free.pop() {
-                        Some(s) => s,
-                        None => {
-                            self.slots.push(Slot {
-                                generation: 0,
-                                entry: None,
-                            });
-                            self.slots.len() - 1
-                        }
-                    };
-                    let s = &mut self.slots[slot];
-                    s.entry = Some(Entry {
-                        mc,
-                        armed: None,
-                        dirty: false,
-                        linger_until: None,
-                    });
-                    let token = Token(slot + 1);
-                    let registered = match s.entry.as_mut() {
-                        Some(e) => e.mc.register(self.poll.registry(), token),
-                        None => Ok(()),
-                    };
-                    self.live += 1;
-                    if registered.is_err() {
-                        self.drop_slot(slot);
-                        continue;
-                    }
-                    // Data may already be there: read it without waiting for an edge.
-                    if let Some(e) = self.slots[slot].entry.as_mut() {
-                        e.mc.on_readable_with(now, &mut self.scratch);
-                    }
-                    self.mark_dirty(slot);
+                    self.add_connection(MioConnection::server(stream, self.opts.config), now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // EMFILE and friends: try again shortly rather than spin.
-                    self.accept_retry = Some(now + Duration::from_millis(10));
+                // The client gave up before we accepted: nothing to pause for.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => {
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM...: pause rather than spin.
+                    self.accept_backoff =
+                        (self.accept_backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                    self.accept_paused_until = Some(now + self.accept_backoff);
+                    self.report_accept_error(&e, now);
                     return;
                 }
             }
         }
-        self.accept_again = true;
+        self.accept_more = true;
     }
 
-    fn drop_slot(&mut self, slot: usize) {
+    fn report_accept_error(&mut self, e: &io::Error, now: Instant) {
+        self.accept_errors += 1;
+        if self
+            .accept_logged_at
+            .is_none_or(|t| now >= t + ACCEPT_LOG_INTERVAL)
+        {
+            (self.on_accept_error)(e, self.accept_unlogged);
+            self.accept_unlogged = 0;
+            self.accept_logged_at = Some(now);
+        } else {
+            self.accept_unlogged += 1;
+        }
+    }
+
+    fn add_connection(&mut self, mut mc: MioConnection, now: Instant) {
+        mc.set_linger(self.opts.linger);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        if let Err(e) = mc.register(self.poll.registry(), Token(slot + 1)) {
+            self.free.push(slot);
+            self.report_accept_error(&e, now);
+            return;
+        }
+        self.slots[slot].entry = Some(Entry {
+            mc,
+            armed: None,
+            dirty: false,
+            ready: false,
+        });
+        self.live += 1;
+        // The request may be there already: the turn's drive reads it.
+        self.mark_dirty(slot);
+    }
+
+    fn remove(&mut self, slot: usize) {
         let Some(s) = self.slots.get_mut(slot) else {
             return;
         };
@@ -428,105 +632,59 @@ impl Server {
         }
     }
 
-    /// Services every connection touched this turn: timers due, events, decisions, writes,
-    /// timer re-arming, removal.
-    fn service_dirty(&mut self, now: Instant, out: &mut Vec<(ConnId, Event)>) {
-        let mut i = 0;
-        while i < self.dirty.len() {
-            let slot = self.dirty[i];
-            i += 1;
-            self.service(slot, now, out);
+    /// Drives every dirty connection once (those with work left over are dirty again for
+    /// the next turn).
+    fn drive_dirty(&mut self, now: Instant) {
+        std::mem::swap(&mut self.dirty, &mut self.driving);
+        for i in 0..self.driving.len() {
+            let slot = self.driving[i];
+            self.drive(slot, now);
         }
-        self.dirty.clear();
+        self.driving.clear();
+        if self.timers.len() > 2 * self.live + 64 {
+            self.rebuild_timers();
+        }
     }
 
-    fn service(&mut self, slot: usize, now: Instant, out: &mut Vec<(ConnId, Event)>) {
+    /// One connection's I/O, then its place in the ready list, the dirty list (work left
+    /// over: the read budget ran out) and the timer heap; drops it once finished.
+    fn drive(&mut self, slot: usize, now: Instant) {
         let generation = self.slots[slot].generation;
-        let id = ConnId {
-            slot: slot as u32,
-            generation,
-        };
         let Some(e) = self.slots[slot].entry.as_mut() else {
             return;
         };
         e.dirty = false;
-        if e.mc.deadline().is_some_and(|d| d <= now) {
-            e.mc.on_timeout(now);
+        let news = e.mc.drive(self.poll.registry(), now);
+        if e.mc.is_finished() {
+            self.remove(slot);
+            return;
         }
-        loop {
-            while let Some(ev) = e.mc.poll_event() {
-                match ev {
-                    Event::Request(req) => {
-                        let mut accept = Accept {
-                            subprotocol: req
-                                .subprotocols
-                                .iter()
-                                .find(|p| self.opts.subprotocols.iter().any(|s| s == *p))
-                                .cloned(),
-                            extensions: Vec::new(),
-                            headers: self.opts.headers.clone(),
-                        };
-                        let decision = match self.decide.as_mut() {
-                            Some(f) => f(&req, std::mem::take(&mut accept)),
-                            None => Decision::Accept(accept),
-                        };
-                        match decision {
-                            Decision::Accept(a) => match e.mc.accept(&a) {
-                                Ok(()) => out.push((id, Event::Accepted(req))),
-                                Err(err) => {
-                                    out.push((id, Event::Error(Error::Accept(err))));
-                                    let _ = e.mc.reject(500, &[], b"");
-                                }
-                            },
-                            Decision::Reject {
-                                status,
-                                headers,
-                                body,
-                            } => {
-                                out.push((id, Event::Error(Error::Rejected(status))));
-                                let _ = e.mc.reject(status, &headers, &body);
-                            }
-                        }
-                        // Open timers start pending: give them the clock.
-                        e.mc.on_timeout(now);
-                    }
-                    other => out.push((id, other)),
-                }
-            }
-            e.mc.flush();
-            // A failed write can produce more events (Closed); drain them too.
-            if !e.mc.is_closed() && e.mc.connection().is_closed() {
-                continue;
-            }
-            break;
-        }
-        if e.mc.wants_read() {
-            self.again.push(slot);
-        }
-        if e.mc.is_closed() {
-            if e.mc.is_finished() {
-                self.remove.push(slot);
-                e.armed = None;
-                return;
-            }
-            if e.linger_until.is_none() {
-                e.linger_until = Some(now + self.opts.linger);
+        let again = e.mc.needs_drive();
+        if let Some(want) = e.mc.deadline() {
+            if e.armed.is_none_or(|a| want < a) {
+                e.armed = Some(want);
+                self.timers.push(Reverse((want, slot, generation)));
             }
         }
-        let next = match e.linger_until {
-            Some(l) if l <= now => {
-                self.remove.push(slot);
-                e.armed = None;
-                return;
-            }
-            Some(l) => Some(l),
-            None => e.mc.deadline(),
-        };
-        if next != e.armed {
-            e.armed = next;
-            if let Some(t) = next {
-                self.timers.push(Reverse((t, slot, generation)));
-            }
+        if news {
+            self.mark_ready(slot);
         }
+        if again {
+            self.mark_dirty(slot);
+        }
+    }
+
+    /// Drops stale timer items: one item per connection with a deadline.
+    fn rebuild_timers(&mut self) {
+        let items: Vec<_> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let armed = s.entry.as_ref()?.armed?;
+                Some(Reverse((armed, i, s.generation)))
+            })
+            .collect();
+        self.timers = BinaryHeap::from(items);
     }
 }
