@@ -105,6 +105,8 @@ pub struct MioConnection {
     /// The token and interest currently registered, if registered.
     token: Option<Token>,
     registered: Option<Interest>,
+    /// Registering failed once: the connection was ended, no more attempts.
+    registration_failed: bool,
     /// The last readiness said readable / writable, and no `WouldBlock` since.
     readable: bool,
     writable: bool,
@@ -128,7 +130,7 @@ pub struct MioConnection {
     held_closed: Option<CloseReport>,
     /// [`Event::Closed`] was returned by `poll_event`.
     closed_delivered: bool,
-    /// When `drive` first saw the Closed delivered; the linger runs from there.
+    /// When [`Event::Closed`] was delivered; the linger runs from there.
     closed_at: Option<Instant>,
     linger: Duration,
     lingered: bool,
@@ -148,10 +150,9 @@ impl std::fmt::Debug for MioConnection {
 }
 
 impl MioConnection {
-    /// Wraps a connected stream and a core connection whose timestamps count from `origin`
-    /// (the instant the core was created with `Timestamp::ZERO`-based time). Both
-    /// readiness flags start set: the first [`drive`](MioConnection::drive) tries to read
-    /// and write at once.
+    /// Wraps a connected stream and a core connection whose [`Timestamp`]s count from
+    /// `origin` (the `Instant` that is `Timestamp::ZERO` for it). Both readiness flags start
+    /// set: the first [`drive`](MioConnection::drive) tries to read and write at once.
     pub fn new(stream: TcpStream, conn: Connection, origin: Instant) -> Self {
         let peer = stream.peer_addr().ok();
         MioConnection {
@@ -161,6 +162,7 @@ impl MioConnection {
             peer,
             token: None,
             registered: None,
+            registration_failed: false,
             readable: true,
             writable: true,
             read_closed: false,
@@ -255,9 +257,12 @@ impl MioConnection {
         Ok(())
     }
 
-    /// The registration the connection should have now (none once finished).
+    /// The registration the connection should have now (none once finished; no change
+    /// after a registration failed).
     fn wanted_registration(&self) -> Option<Interest> {
-        if self.is_finished() {
+        if self.registration_failed {
+            self.registered
+        } else if self.is_finished() {
             None
         } else {
             self.interest()
@@ -339,8 +344,15 @@ impl MioConnection {
         if self.closed_at.is_some_and(|at| now >= at + self.linger) {
             self.lingered = true;
         }
-        // A failing registration leaves the old one; the linger still ends the connection.
-        let _ = self.update_registration(registry);
+        if let Err(e) = self.update_registration(registry) {
+            // A connection the poll cannot watch cannot be served: end it like a reset.
+            self.registration_failed = true;
+            self.note_error(e);
+            self.read_done = true;
+            self.write_dead = true;
+            self.conn.handle_reset();
+            news = true;
+        }
         news
     }
 

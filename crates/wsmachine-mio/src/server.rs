@@ -171,6 +171,11 @@ impl fmt::Debug for Server {
     }
 }
 
+/// The pause after one more failed `accept`: 10 ms, then doubling, at most 1 s.
+fn next_backoff(previous: Duration) -> Duration {
+    (previous * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX)
+}
+
 fn log_accept_error(e: &io::Error, unreported: u64) {
     if unreported > 0 {
         eprintln!("wsmachine-mio: accept failed: {e} ({unreported} more failures not shown)");
@@ -567,8 +572,7 @@ impl Server {
                     ) => {}
                 Err(e) => {
                     // EMFILE, ENFILE, ENOBUFS, ENOMEM...: pause rather than spin.
-                    self.accept_backoff =
-                        (self.accept_backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                    self.accept_backoff = next_backoff(self.accept_backoff);
                     self.accept_paused_until = Some(now + self.accept_backoff);
                     self.report_accept_error(&e, now);
                     return;
@@ -686,5 +690,43 @@ impl Server {
             })
             .collect();
         self.timers = BinaryHeap::from(items);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn accept_backoff_doubles_from_10_ms_to_1_s() {
+        let mut b = Duration::ZERO;
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            b = next_backoff(b);
+            seen.push(b.as_millis());
+        }
+        assert_eq!(seen, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn accept_errors_are_reported_at_most_once_a_second() {
+        let mut server =
+            Server::bind("127.0.0.1:0".parse().unwrap(), ServerOptions::default()).unwrap();
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let r = Arc::clone(&reports);
+        server.on_accept_error(move |e, unreported| {
+            r.lock().unwrap().push((e.raw_os_error(), unreported));
+        });
+        let e = io::Error::from_raw_os_error(24); // EMFILE
+        let t0 = Instant::now();
+        for i in 0..1000 {
+            // 1000 failures within 999 ms: one report.
+            server.report_accept_error(&e, t0 + Duration::from_millis(i));
+        }
+        server.report_accept_error(&e, t0 + Duration::from_millis(1000));
+        server.report_accept_error(&e, t0 + Duration::from_millis(1001));
+        assert_eq!(*reports.lock().unwrap(), [(Some(24), 0), (Some(24), 999)]);
+        assert_eq!(server.accept_errors(), 1002);
     }
 }
