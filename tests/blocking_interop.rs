@@ -3,15 +3,11 @@
 //! against our std and mio echo servers, our std and mio clients against their echo servers,
 //! each running the standard exchange.
 //! Without `.peers/env` these fail unless `WSM_SKIP_INTEROP=1`.
-
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/wsm.rs"]
-mod wsm;
+use wsmachine_test_support::{adapter, peers};
 
 use std::time::Duration;
 
-use wsm::Kind;
+use adapter::Kind;
 use wsmachine::CloseCode;
 
 const T: Duration = Duration::from_secs(40);
@@ -20,7 +16,7 @@ fn peer_client_against_our_server(kind: Kind, test: &str, script: &str) {
     let Some(env) = peers::peer_env(test) else {
         return;
     };
-    let server = wsm::echo(kind, wsm::big_config());
+    let server = adapter::echo(kind, adapter::big_config());
     let (ok, line, stderr) = peers::run_peer_client(&env, script, &server.url(), T);
     assert!(ok && line.starts_with("OK"), "{script}: {line}\n{stderr}");
     let end = server.next_end(T).expect("our server reports the end");
@@ -37,8 +33,8 @@ fn our_client_against_peer_server(kind: Kind, test: &str, script: &str) {
     };
     let server = peers::PeerServer::start(&env, script);
     let report = match kind {
-        Kind::Std => wsm::std_exchange(&mut wsm::std_client(&server.url())),
-        Kind::Mio => wsm::mio_exchange(&mut wsm::mio_client(&server.url())),
+        Kind::Std => adapter::std_exchange(&mut adapter::std_client(&server.url())),
+        Kind::Mio => adapter::mio_exchange(&mut adapter::mio_client(&server.url())),
     }
     .unwrap_or_else(|e| panic!("{kind:?} {script}: {e}"));
     assert!(report.clean, "{report:?}");

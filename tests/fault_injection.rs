@@ -2,19 +2,15 @@
 //! servers: a reset at every stage of a connection, a half-close, a peer that reads nothing
 //! while the server's send queue fills, and a slow-loris handshake. In every case the server
 //! reports that connection's end, releases it, applies its limits, and goes on serving others.
-
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/wsm.rs"]
-mod wsm;
+use wsmachine_test_support::adapter;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+use adapter::{End, Kind};
 use socket2::SockRef;
-use wsm::{End, Kind};
 use wsmachine::random::SeededRandom;
 use wsmachine::{ClientRequest, Config, Limits, Message, Timers};
 
@@ -33,7 +29,7 @@ const SERVERS: [Server; 3] = [Server::Std, Server::Mio, Server::Tokio];
 struct Running {
     addr: SocketAddr,
     ends: Receiver<End>,
-    _keep: Option<wsm::ServerHandle>,
+    _keep: Option<adapter::ServerHandle>,
 }
 
 impl Running {
@@ -45,7 +41,7 @@ impl Running {
                 } else {
                     Kind::Mio
                 };
-                let mut handle = wsm::echo(kind, config);
+                let mut handle = adapter::echo(kind, config);
                 let (tx, ends) = channel();
                 let inner = std::mem::replace(&mut handle.ends, channel().1);
                 std::thread::spawn(move || {
@@ -204,7 +200,7 @@ fn open_raw(addr: SocketAddr) -> TcpStream {
 #[test]
 fn reset_at_every_stage_frees_the_connection_and_serving_goes_on() {
     for server in SERVERS {
-        let running = Running::start(server, wsm::big_config());
+        let running = Running::start(server, adapter::big_config());
         let stages: [(&str, Opener); 6] = [
             ("during the handshake request", |addr| {
                 let mut s = TcpStream::connect(addr).unwrap();
@@ -255,7 +251,7 @@ fn reset_at_every_stage_frees_the_connection_and_serving_goes_on() {
 #[test]
 fn half_close_ends_the_connection_without_a_hang() {
     for server in SERVERS {
-        let running = Running::start(server, wsm::big_config());
+        let running = Running::start(server, adapter::big_config());
         let mut s = open_raw(running.addr);
         let peer = s.local_addr().unwrap();
         s.write_all(&frame(0x81, b"echo me")).unwrap();
@@ -288,7 +284,7 @@ fn a_peer_that_reads_nothing_meets_the_send_queue_limit() {
         let config = Config {
             limits: Limits {
                 max_send_queue: QUEUE,
-                ..wsm::big_config().limits
+                ..adapter::big_config().limits
             },
             ..Config::default()
         };
@@ -355,7 +351,7 @@ fn slow_loris_handshake_is_closed_by_the_handshake_timeout() {
                 handshake_timeout: Some(timeout),
                 ..Timers::default()
             },
-            ..wsm::big_config()
+            ..adapter::big_config()
         };
         let running = Running::start(server, config);
         let mut s = TcpStream::connect(running.addr).unwrap();

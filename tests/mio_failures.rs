@@ -1,15 +1,9 @@
 //! The classic failures against the wsmachine-mio server (and the mio client against a server
-//! that ends TCP during the closing handshake). See tests/support/failures.rs.
+//! that ends TCP during the closing handshake). See the test-support crate's `failures` module.
+use wsmachine_test_support::{adapter, failures};
 
-#[path = "support/failures.rs"]
-mod failures;
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/wsm.rs"]
-mod wsm;
-
+use adapter::Kind;
 use failures::Ending;
-use wsm::Kind;
 
 #[test]
 fn mio_server_survives_reset_during_large_write() {
@@ -57,7 +51,7 @@ fn mio_client_close_then_server_reset() {
 fn mio_server_holds_2000_idle_connections_while_others_echo() {
     use std::time::{Duration, Instant};
     const IDLE: usize = 2000;
-    let server = wsm::echo(Kind::Mio, wsm::big_config());
+    let server = adapter::echo(Kind::Mio, adapter::big_config());
     let start = Instant::now();
     let mut idle = Vec::with_capacity(IDLE);
     for _ in 0..IDLE {
@@ -77,8 +71,8 @@ fn mio_server_holds_2000_idle_connections_while_others_echo() {
         .map(|_| {
             let url = server.url();
             std::thread::spawn(move || {
-                let mut ws = wsm::std_client(&url);
-                wsm::std_exchange(&mut ws)
+                let mut ws = adapter::std_client(&url);
+                adapter::std_exchange(&mut ws)
             })
         })
         .collect();

@@ -1,25 +1,21 @@
 //! wsmachine-mio client against the std and mio servers, in process, on loopback, plus the
 //! mio server's handshake decisions.
-
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/wsm.rs"]
-mod wsm;
+use wsmachine_test_support::{adapter, peers};
 
 use std::time::Duration;
 
-use wsm::Kind;
+use adapter::Kind;
 use wsmachine::{CloseCode, Message, MessageKind};
 use wsmachine_mio::{Decision, Event, LoopClient, Server, ServerOptions};
 
 const T: Duration = Duration::from_secs(20);
 
 fn basic(kind: Kind) {
-    let server = wsm::scripted(kind);
-    let mut c = wsm::mio_client(&server.url());
+    let server = adapter::scripted(kind);
+    let mut c = adapter::mio_client(&server.url());
     for m in peers::basic_messages() {
         c.send(m.clone()).unwrap();
-        assert_eq!(wsm::mio_recv(&mut c).unwrap(), m);
+        assert_eq!(adapter::mio_recv(&mut c).unwrap(), m);
     }
     // Fragmented sends come back as one message.
     let conn = c.client().connection_mut();
@@ -28,7 +24,7 @@ fn basic(kind: Kind) {
     conn.send_fragment(MessageKind::Text, "mented ✓".into(), true)
         .unwrap();
     assert_eq!(
-        wsm::mio_recv(&mut c).unwrap(),
+        adapter::mio_recv(&mut c).unwrap(),
         Message::text("fragmented ✓")
     );
     // Ping -> pong.
@@ -39,7 +35,7 @@ fn basic(kind: Kind) {
     }
     // Client-side close with a custom code.
     c.client().close(CloseCode(4001), "client bye").unwrap();
-    let report = wsm::mio_wait_closed(&mut c).unwrap();
+    let report = adapter::mio_wait_closed(&mut c).unwrap();
     assert!(report.clean, "{report:?}");
     assert_eq!(report.code(), CloseCode(4001));
     let end = server.next_end(T).expect("server end");
@@ -48,7 +44,7 @@ fn basic(kind: Kind) {
     assert_eq!(end.messages, 7);
 
     // Server-side close with a custom code.
-    let mut c = wsm::mio_client(&server.url());
+    let mut c = adapter::mio_client(&server.url());
     c.send(Message::text("close:4002")).unwrap();
     match c.next_event(T).unwrap() {
         Some(Event::CloseReceived(f)) => {
@@ -57,7 +53,7 @@ fn basic(kind: Kind) {
         }
         other => panic!("expected CloseReceived, got {other:?}"),
     }
-    let report = wsm::mio_wait_closed(&mut c).unwrap();
+    let report = adapter::mio_wait_closed(&mut c).unwrap();
     assert!(
         report.clean && report.code() == CloseCode(4002),
         "{report:?}"
@@ -79,9 +75,9 @@ fn mio_client_mio_server_basic() {
 }
 
 fn exchange(kind: Kind) {
-    let server = wsm::echo(kind, wsm::big_config());
-    let mut c = wsm::mio_client(&server.url());
-    let report = wsm::mio_exchange(&mut c).unwrap();
+    let server = adapter::echo(kind, adapter::big_config());
+    let mut c = adapter::mio_client(&server.url());
+    let report = adapter::mio_exchange(&mut c).unwrap();
     assert!(report.clean);
     let end = server.next_end(T).expect("server end");
     let r = end.report.unwrap();
@@ -148,9 +144,9 @@ fn mio_server_subprotocol_and_reject() {
         other => panic!("{other:?}"),
     }
     c.send(Message::text("x")).unwrap();
-    assert_eq!(wsm::mio_recv(&mut c).unwrap(), Message::text("x"));
+    assert_eq!(adapter::mio_recv(&mut c).unwrap(), Message::text("x"));
     c.client().close(CloseCode::NORMAL, "").unwrap();
-    assert!(wsm::mio_wait_closed(&mut c).unwrap().clean);
+    assert!(adapter::mio_wait_closed(&mut c).unwrap().clean);
 
     let mut c = LoopClient::connect(&format!("ws://{addr}/forbidden"), Default::default()).unwrap();
     match c.next_event(T).unwrap() {
@@ -303,7 +299,7 @@ fn mio_client_connect_addr_skips_dns_and_keeps_the_host_header() {
         other => panic!("handshake: {other:?}"),
     }
     c.send(Message::text("no dns")).unwrap();
-    assert_eq!(wsm::mio_recv(&mut c).unwrap(), Message::text("no dns"));
+    assert_eq!(adapter::mio_recv(&mut c).unwrap(), Message::text("no dns"));
     c.client().close(CloseCode::NORMAL, "").unwrap();
     let end = std::time::Instant::now() + T;
     while !matches!(c.next_event(T).unwrap(), Some(Event::Closed(_)) | None) {

@@ -1,15 +1,9 @@
 //! The classic failures against the wsmachine-std server (and the std client against a server
-//! that ends TCP during the closing handshake). See tests/support/failures.rs.
+//! that ends TCP during the closing handshake). See the test-support crate's `failures` module.
+use wsmachine_test_support::{adapter, failures};
 
-#[path = "support/failures.rs"]
-mod failures;
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/wsm.rs"]
-mod wsm;
-
+use adapter::Kind;
 use failures::Ending;
-use wsm::Kind;
 
 #[test]
 fn std_server_survives_reset_during_large_write() {

@@ -1,21 +1,17 @@
 //! wsmachine-std client against the std and mio servers, in process, on loopback.
-
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/wsm.rs"]
-mod wsm;
+use wsmachine_test_support::{adapter, peers};
 
 use std::time::Duration;
 
-use wsm::Kind;
+use adapter::Kind;
 use wsmachine::{CloseCode, Message, MessageKind};
 use wsmachine_std::{Decision, Error, Received, ServerBuilder};
 
 const T: Duration = Duration::from_secs(20);
 
 fn basic(kind: Kind) {
-    let server = wsm::scripted(kind);
-    let mut ws = wsm::std_client(&server.url());
+    let server = adapter::scripted(kind);
+    let mut ws = adapter::std_client(&server.url());
     for m in peers::basic_messages() {
         ws.send(m.clone()).unwrap();
         assert_eq!(ws.recv().unwrap(), m);
@@ -56,7 +52,7 @@ fn basic(kind: Kind) {
     assert_eq!(end.messages, 8);
 
     // Server-side close with a custom code.
-    let mut ws = wsm::std_client(&server.url());
+    let mut ws = adapter::std_client(&server.url());
     ws.send_text("close:4002").unwrap();
     let mut saw_close = false;
     let report = loop {
@@ -91,9 +87,9 @@ fn std_client_mio_server_basic() {
 }
 
 fn exchange(kind: Kind) {
-    let server = wsm::echo(kind, wsm::big_config());
-    let mut ws = wsm::std_client(&server.url());
-    let report = wsm::std_exchange(&mut ws).unwrap();
+    let server = adapter::echo(kind, adapter::big_config());
+    let mut ws = adapter::std_client(&server.url());
+    let report = adapter::std_exchange(&mut ws).unwrap();
     assert!(report.clean);
     let end = server.next_end(T).expect("server end");
     let r = end.report.unwrap();
@@ -207,8 +203,8 @@ fn std_open_without_handshake_over_unix_pair() {
 fn std_client_64mib_message_through_std_and_mio_echo() {
     let big = peers::prng_bytes(64 << 20);
     for kind in [Kind::Std, Kind::Mio] {
-        let server = wsm::echo(kind, wsm::big_config());
-        let mut ws = wsm::std_client(&server.url());
+        let server = adapter::echo(kind, adapter::big_config());
+        let mut ws = adapter::std_client(&server.url());
         ws.send_binary(big.clone()).unwrap();
         match ws.recv().unwrap() {
             Message::Binary(b) => assert!(b.len() == big.len() && b[..] == big[..], "{kind:?}"),

@@ -1,10 +1,18 @@
 //! Test helpers shared by wsmachine's core tests, the fuzz crate and its corpus generator
 //! (as h2 has `h2-support`): raw frame building and parsing, and a client/server [`Pair`]
-//! joined in memory and driven on a simulated clock. Unpublished; never a dependency of a
-//! library crate.
+//! joined in memory and driven on a simulated clock; the interop peers ([`peers`]); and, with
+//! the `adapters` feature, in-process std and mio servers and clients chosen by one
+//! [`adapter::Kind`], and the classic-failure scenarios ([`failures`]) run against them.
+//! Unpublished; never a dependency of a library crate.
 
 mod frames;
 mod pair;
+pub mod peers;
+
+#[cfg(feature = "adapters")]
+pub mod adapter;
+#[cfg(feature = "adapters")]
+pub mod failures;
 
 pub use frames::*;
 pub use pair::Pair;

@@ -1,9 +1,7 @@
-//! The classic failures, run against our std or mio server (see `wsm::Kind`): a client that
+//! The classic failures, run against our std or mio server (see [`Kind`]): a client that
 //! resets during a large server write, a silent client found by keepalive, EOF and reset
 //! during the closing handshake; plus a raw server that ends TCP instead of answering a
-//! client's Close. Include after `peers` and `wsm`:
-//! `#[path = "support/failures.rs"] mod failures;`.
-#![allow(dead_code)]
+//! client's Close.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -13,7 +11,7 @@ use socket2::SockRef;
 use wsmachine::{CloseCode, Config, Message, Timers};
 use wsmachine_std::{ClientBuilder, Error, WebSocket};
 
-use super::wsm::{self, End, Kind, ServerHandle};
+use crate::adapter::{self, End, Kind, ServerHandle};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -62,7 +60,7 @@ pub fn end_of(server: &ServerHandle, peer: SocketAddr, others: &mut Vec<End>) ->
 fn connect_ws(server: &ServerHandle) -> WebSocket<TcpStream> {
     let stream = TcpStream::connect(server.addr).unwrap();
     ClientBuilder::new(&server.url())
-        .config(wsm::big_config())
+        .config(adapter::big_config())
         .client(stream)
         .unwrap()
         .0
@@ -77,7 +75,7 @@ fn echo_ok(ws: &mut WebSocket<TcpStream>, text: &str) {
 /// writing it. The server reports that connection closed (1006, not clean) and keeps
 /// serving another client throughout, and a new one after.
 pub fn reset_during_large_write(kind: Kind) {
-    let server = wsm::echo(kind, wsm::big_config());
+    let server = adapter::echo(kind, adapter::big_config());
     let mut other = connect_ws(&server);
     echo_ok(&mut other, "before");
 
@@ -111,14 +109,14 @@ pub fn short_keepalive() -> Config {
             pong_timeout: Some(Duration::from_millis(300)),
             ..Timers::default()
         },
-        ..wsm::big_config()
+        ..adapter::big_config()
     }
 }
 
 /// A client completes the handshake, then never reads or writes. The server's keepalive
 /// finds it: a keepalive timeout error is reported before the (unclean) close.
 pub fn silent_client(kind: Kind) {
-    let server = wsm::echo(kind, short_keepalive());
+    let server = adapter::echo(kind, short_keepalive());
     let start = Instant::now();
     let silent = connect_ws(&server);
     let addr = silent.get_ref().local_addr().unwrap();
@@ -138,7 +136,7 @@ pub fn silent_client(kind: Kind) {
 /// Our client sends Close, then ends TCP (`how`) without waiting for the answer. The server
 /// reports a close; our client reports one too; the server keeps working.
 pub fn client_close_then_end(kind: Kind, how: Ending) {
-    let server = wsm::echo(kind, wsm::big_config());
+    let server = adapter::echo(kind, adapter::big_config());
     let mut ws = connect_ws(&server);
     echo_ok(&mut ws, "x");
     let addr = ws.get_ref().local_addr().unwrap();
@@ -168,7 +166,7 @@ pub fn client_close_then_end(kind: Kind, how: Ending) {
 /// The server starts the close (scripted `close:4000`); the client ends TCP (`how`) instead
 /// of answering. The server reports an unclean close with the Close it sent.
 pub fn server_close_then_client_end(kind: Kind, how: Ending) {
-    let server = wsm::scripted(kind);
+    let server = adapter::scripted(kind);
     let mut ws = connect_ws(&server);
     echo_ok(&mut ws, "x");
     let addr = ws.get_ref().local_addr().unwrap();
@@ -234,10 +232,10 @@ pub fn std_client_close_vs_rude_server(how: Ending) {
 /// unclean close (1006) promptly.
 pub fn mio_client_close_vs_rude_server(how: Ending) {
     let (addr, t) = rude_server(how);
-    let mut c = wsm::mio_client(&format!("ws://{addr}/"));
+    let mut c = adapter::mio_client(&format!("ws://{addr}/"));
     let start = Instant::now();
     c.client().close(CloseCode::NORMAL, "").unwrap();
-    let r = wsm::mio_wait_closed(&mut c).unwrap();
+    let r = adapter::mio_wait_closed(&mut c).unwrap();
     assert!(!r.clean, "{r:?}");
     assert_eq!(r.code(), CloseCode::ABNORMAL);
     assert!(start.elapsed() < Duration::from_secs(5));
@@ -251,7 +249,7 @@ pub fn too_big_message_gets_1009(kind: Kind) {
     let mut config = Config::default();
     config.limits.max_frame_size = 1 << 20;
     config.limits.max_message_size = 1 << 20;
-    let server = wsm::echo(kind, config);
+    let server = adapter::echo(kind, config);
     let mut ws = connect_ws(&server);
     let addr = ws.get_ref().local_addr().unwrap();
     // The write may or may not complete before the server's Close arrives; either is fine.

@@ -1,9 +1,7 @@
 //! Helpers for the std and mio adapter tests: in-process echo servers on port 0 (the
 //! library echo servers, or a "scripted" echo that closes with a code on request), and the
 //! standard exchange driven by our std and mio clients.
-//!
-//! Include with `#[path = "support/wsm.rs"] mod wsm;` next to `support/peers.rs` (as `peers`).
-#![allow(dead_code)]
+//! [`Kind`] is the one "which adapter" type the whole-system tests are parameterised by.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -15,7 +13,7 @@ use wsmachine::{CloseCode, CloseReport, Config, Limits, Message, Timeout};
 use wsmachine_mio::{Event as MioEvent, LoopClient};
 use wsmachine_std::{Received, WebSocket};
 
-use super::peers;
+use crate::peers;
 
 /// Which server implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,9 +2,6 @@
 //! Node `ws`), usable by every adapter's tests (std, mio, tokio): they know nothing of the
 //! adapters, only processes, lines of output and the standard exchange.
 //!
-//! Include with `#[path = "support/peers.rs"] mod peers;` (add `#[allow(dead_code)]` if a
-//! test file uses only part of it).
-//!
 //! The peers are installed by `scripts/install-peers.sh`, which writes `.peers/env`
 //! (`PEER_PYTHON=...`, `PEER_NODE=...`). [`peer_env`] reads it; without it, tests fail with a
 //! message saying to run the script, unless `WSM_SKIP_INTEROP=1` (then they print a skip
@@ -17,8 +14,6 @@
 //!   one line, `OK <n>` (exit 0) or `FAIL <reason>` (exit 1).
 //!
 //! Every spawned process is killed when its handle drops; every wait is bounded.
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,9 +22,13 @@ use std::time::{Duration, Instant};
 
 use wsmachine::Message;
 
-/// The repository root (the root package's manifest directory).
+/// The repository root (two levels above this crate's manifest directory).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .nth(2)
+        .expect("crates/<name> in the repository")
+        .to_path_buf()
 }
 
 /// The peer interpreters from `.peers/env`.
@@ -126,6 +125,11 @@ impl PeerProcess {
             stderr,
             name: script.display().to_string(),
         }
+    }
+
+    /// The script it runs, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The next stdout line, waiting up to `timeout`.
