@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the interop peers (Python websockets, Node ws, Debian
 # chromium), runs every Rust test in the workspace (unit, property, hostile-input, adapter,
-# interop and classic-failure tests), then a bounded fuzz smoke run of every fuzz target.
+# interop and classic-failure tests), the Autobahn|Testsuite against every adapter's server
+# and client (scripts/autobahn.sh: sections 1-7, 10 and a reduced 9.*; strict), then a bounded
+# fuzz smoke run of every fuzz target.
 #
 #   scripts/test-all.sh              # everything
 #   FUZZ_SECONDS=10 scripts/test-all.sh
 #   WSM_SKIP_FUZZ=1 scripts/test-all.sh
+#   WSM_SKIP_AUTOBAHN=1 scripts/test-all.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,6 +29,11 @@ cargo test --workspace --all-targets
 
 echo "== doc tests"
 cargo test --workspace --doc
+
+if [ "${WSM_SKIP_AUTOBAHN:-0}" != 1 ]; then
+  echo "== Autobahn|Testsuite (every case OK or INFORMATIONAL)"
+  bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,mio-server,mio-client}"
+fi
 
 if [ "${WSM_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke run (${FUZZ_SECONDS:-30} s per target)"
