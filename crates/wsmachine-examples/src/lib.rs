@@ -12,3 +12,20 @@
 pub mod mio_echo;
 pub mod std_echo;
 pub mod tokio_echo;
+
+use wsmachine::{Config, Limits};
+
+/// The config every echo server example uses: 64 MiB frames and messages and a 160 MiB send
+/// queue (so one connection holds at most about 64 MiB of input, a 64 MiB message being
+/// assembled and 160 MiB of output; see each adapter's memory bound).
+pub fn big_message_config() -> Config {
+    Config {
+        limits: Limits {
+            max_frame_size: 64 << 20,
+            max_message_size: 64 << 20,
+            max_send_queue: 160 << 20,
+            ..Limits::default()
+        },
+        ..Config::default()
+    }
+}

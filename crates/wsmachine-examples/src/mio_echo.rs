@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wsmachine::{CloseCode, CloseReport, Config, Limits, SendError};
+use wsmachine::{CloseCode, CloseReport, SendError};
 
 use wsmachine_mio::Error;
 use wsmachine_mio::Event;
@@ -61,15 +61,7 @@ impl std::fmt::Display for ConnectionEnd {
 /// output; see `wsmachine_mio::MioConnection`), and the default connection cap.
 pub fn big_message_options() -> ServerOptions {
     ServerOptions {
-        config: Config {
-            limits: Limits {
-                max_frame_size: 64 << 20,
-                max_message_size: 64 << 20,
-                max_send_queue: 160 << 20,
-                ..Limits::default()
-            },
-            ..Config::default()
-        },
+        config: crate::big_message_config(),
         ..ServerOptions::default()
     }
 }

@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use wsmachine::{CloseReport, Config, Limits};
+use wsmachine::CloseReport;
 
 use wsmachine_std::Error;
 use wsmachine_std::ServerBuilder;
@@ -59,15 +59,7 @@ impl std::fmt::Display for ConnectionEnd {
 /// Options for big messages: 64 MiB frames and messages, a 160 MiB send queue.
 pub fn big_message_options() -> Options {
     Options {
-        config: Config {
-            limits: Limits {
-                max_frame_size: 64 << 20,
-                max_message_size: 64 << 20,
-                max_send_queue: 160 << 20,
-                ..Limits::default()
-            },
-            ..Config::default()
-        },
+        config: crate::big_message_config(),
         ..Options::default()
     }
 }

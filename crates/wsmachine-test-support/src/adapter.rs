@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use wsmachine::{CloseCode, CloseReport, Config, Limits, Message, Timeout};
+use wsmachine::{CloseCode, CloseReport, Config, Message, Timeout};
 use wsmachine_mio::{Event as MioEvent, LoopClient};
 use wsmachine_std::{Received, WebSocket};
 
@@ -68,15 +68,7 @@ impl Drop for ServerHandle {
 
 /// Config for big messages (64 MiB limits, 160 MiB send queue).
 pub fn big_config() -> Config {
-    Config {
-        limits: Limits {
-            max_frame_size: 64 << 20,
-            max_message_size: 64 << 20,
-            max_send_queue: 160 << 20,
-            ..Limits::default()
-        },
-        ..Config::default()
-    }
+    wsmachine_examples::big_message_config()
 }
 
 fn std_end(e: wsmachine_examples::std_echo::ConnectionEnd) -> End {
