@@ -352,23 +352,26 @@ async fn recv_is_cancel_safe_in_select() {
 #[tokio::test]
 async fn handshake_free_over_duplex() {
     bounded(async {
+        // With no driver task, each end progresses only while it is polled: the two ends
+        // run side by side (a 100 kB message does not fit the 4 KiB pipe).
         let (a, b) = tokio::io::duplex(4096);
         let mut client = wsmachine_tokio::open(a, Role::Client, Config::new());
         let mut server = wsmachine_tokio::open(b, Role::Server, Config::new());
         assert!(client.peer_addr().is_none());
         let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
-        client.send(Message::binary(payload.clone())).await.unwrap();
-        client.send_text("hi").await.unwrap();
-        assert_eq!(
-            server.recv().await.unwrap().unwrap(),
-            Message::binary(payload)
+        let ((), (first, second)) = tokio::join!(
+            async {
+                client.send(Message::binary(payload.clone())).await.unwrap();
+                client.send_text("hi").await.unwrap();
+            },
+            async { (server.recv().await, server.recv().await) }
         );
-        assert_eq!(server.recv().await.unwrap().unwrap(), Message::text("hi"));
+        assert_eq!(first.unwrap().unwrap(), Message::binary(payload));
+        assert_eq!(second.unwrap().unwrap(), Message::text("hi"));
         server.send_text("back").await.unwrap();
         assert_eq!(client.recv().await.unwrap().unwrap(), Message::text("back"));
         server.close(CloseCode(4000), "x").await.unwrap();
-        drain(&mut client).await;
-        drain(&mut server).await;
+        tokio::join!(drain(&mut client), drain(&mut server));
         assert!(client.close_report().unwrap().clean);
         assert!(server.close_report().unwrap().clean);
     })
@@ -378,10 +381,10 @@ async fn handshake_free_over_duplex() {
 #[tokio::test]
 async fn backpressure_try_send_reports_full() {
     bounded(async {
-        // The peer never reads: the pipe, the core's send queue and the command channel
-        // fill up in turn, then try_send says Full and send().await waits.
+        // The peer never reads: the pipe and the core's send queue (64 KiB of bytes) fill up
+        // in turn, then try_send says Full and send().await waits.
         let (a, _b) = tokio::io::duplex(1024);
-        let cfg = Config::new().max_send_queue(64 << 10).command_queue(4);
+        let cfg = Config::new().max_send_queue(64 << 10);
         let client = wsmachine_tokio::open(a, Role::Client, cfg);
         let chunk = Bytes::from(vec![7u8; 8 << 10]);
         let mut full = false;
@@ -533,16 +536,11 @@ async fn dropping_halves_one_by_one_closes_normally() {
 #[tokio::test]
 async fn receive_backpressure_reaches_the_sender() {
     bounded(async {
-        // The client does not receive: once it holds 1 MiB of messages its driver stops
-        // reading, the pipe fills, and the server's sends back up to try_send == Full.
+        // The client does not receive, so it does not read: the pipe fills, and the
+        // server's sends back up to try_send == Full.
         let (a, b) = tokio::io::duplex(16 << 10);
-        let mut client =
-            wsmachine_tokio::open(a, Role::Client, Config::new().event_queue_bytes(1 << 20));
-        let server = wsmachine_tokio::open(
-            b,
-            Role::Server,
-            Config::new().max_send_queue(1 << 20).command_queue(4),
-        );
+        let mut client = wsmachine_tokio::open(a, Role::Client, Config::new());
+        let server = wsmachine_tokio::open(b, Role::Server, Config::new().max_send_queue(1 << 20));
         let chunk = Bytes::from(vec![3u8; 64 << 10]);
         let mut sent = 0usize;
         loop {
@@ -585,21 +583,25 @@ fn handles_are_send_and_sync() {
 #[tokio::test]
 async fn dropping_a_full_receiver_keeps_the_sender_working() {
     bounded(async {
-        // The receiver holds more than event_queue_bytes, so the driver stopped reading;
-        // dropping it must let the driver read (and discard) again, so that the
-        // connection keeps working for the sender, including the close handshake.
+        // Nobody receives on the client, so it stopped reading; dropping the receiver must
+        // let the connection read (and discard) again, so that it keeps working for the
+        // sender, including the close handshake.
         let (a, b) = tokio::io::duplex(64 << 10);
-        let client = wsmachine_tokio::open(a, Role::Client, Config::new().event_queue_bytes(1024));
+        let client = wsmachine_tokio::open(a, Role::Client, Config::new());
         let mut server = wsmachine_tokio::open(b, Role::Server, Config::new());
-        for _ in 0..50 {
-            server.send_binary(vec![1u8; 4096]).await.unwrap();
-        }
+        // 400 KiB for a 64 KiB pipe that nobody reads: the server's sends wait.
+        let server_tx = server.sender();
+        let flood = tokio::spawn(async move {
+            for _ in 0..100 {
+                server_tx.send_binary(vec![1u8; 4096]).await.unwrap();
+            }
+        });
         tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!flood.is_finished(), "the client read without a receiver");
         let (sender, receiver) = client.split();
         drop(receiver);
-        for _ in 0..50 {
-            server.send_binary(vec![1u8; 4096]).await.unwrap();
-        }
+        // The background task that replaced the receiver reads (and discards) it all.
+        flood.await.unwrap();
         sender.send_text("still works").await.unwrap();
         assert_eq!(
             server.recv().await.unwrap().unwrap(),

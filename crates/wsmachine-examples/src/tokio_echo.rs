@@ -7,14 +7,15 @@
 //! value; slow or dead clients are dropped, not waited for.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use wsmachine::{CloseCode, CloseReport, Message};
 
 use wsmachine_tokio::{Config, Decision, WebSocket, accept_with, accept_with_prefix};
@@ -62,7 +63,14 @@ pub fn echo_config() -> Config {
 
 /// Echoes every text and binary message back unchanged until the connection ends; logs
 /// errors and the end with the peer address; returns the close report.
+///
+/// Each reply is sent before the next message is asked for, so a reply to the last message
+/// before a protocol error goes out before the failing Close (Autobahn 3.2-3.4, 4.1.3-5,
+/// 4.2.3-5, 5.15). The receive loop also drives the connection's end: it returns once the
+/// stream is shut down.
 pub async fn echo(mut ws: WebSocket, log: &Log) -> Option<CloseReport> {
+    // A long-lived connection need not keep its request headers.
+    drop(ws.take_request());
     let peer = peer_name(ws.peer_addr());
     while let Some(item) = ws.recv().await {
         match item {
@@ -84,22 +92,104 @@ pub async fn echo(mut ws: WebSocket, log: &Log) -> Option<CloseReport> {
     report
 }
 
-/// Runs an echo server on `listener` forever: any number of connections, each on its own
-/// task; a failed connection or a failed `accept` is logged and the loop goes on.
+/// How many connections [`serve_echo`] serves at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Rate-limits the accept loop's error log (one line per second at most, with a count of
+/// the lines left out) and backs off while the process is out of file descriptors or
+/// memory (10 ms doubling up to 1 s), instead of spinning on a failing `accept`.
+#[derive(Debug, Default)]
+pub struct AcceptErrors {
+    last_log: Option<Instant>,
+    suppressed: u64,
+    pause: Duration,
+}
+
+impl AcceptErrors {
+    /// A fresh limiter.
+    pub fn new() -> Self {
+        AcceptErrors::default()
+    }
+
+    /// An `accept` succeeded: no more backoff.
+    pub fn succeeded(&mut self) {
+        self.pause = Duration::ZERO;
+    }
+
+    /// An `accept` failed with `error`: logs it (at most once per second) and returns how
+    /// long to pause before the next `accept`: a growing pause for running out of file
+    /// descriptors (EMFILE, ENFILE) or memory (ENOBUFS, ENOMEM), none for errors about one
+    /// connection (e.g. ECONNABORTED).
+    pub fn failed(&mut self, error: &io::Error, log: &Log) -> Duration {
+        // Linux errno values: ENFILE 23, EMFILE 24, ENOBUFS 105, ENOMEM 12.
+        let exhausted = matches!(error.raw_os_error(), Some(23 | 24 | 105 | 12));
+        self.pause = if exhausted {
+            (self.pause * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
+        } else {
+            Duration::ZERO
+        };
+        let now = Instant::now();
+        if self
+            .last_log
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            let more = std::mem::take(&mut self.suppressed);
+            let more = if more > 0 {
+                format!(" ({more} more since the last line)")
+            } else {
+                String::new()
+            };
+            log(format!(
+                "accept failed: {error}{more}; pausing {:?}",
+                self.pause
+            ));
+            self.last_log = Some(now);
+        } else {
+            self.suppressed += 1;
+        }
+        self.pause
+    }
+}
+
+/// Runs an echo server on `listener` forever with at most [`DEFAULT_MAX_CONNECTIONS`]
+/// connections at once. See [`serve_echo_capped`].
 pub async fn serve_echo(listener: TcpListener, config: Config, log: Log) {
+    serve_echo_capped(listener, config, DEFAULT_MAX_CONNECTIONS, log).await
+}
+
+/// Runs an echo server on `listener` forever, each connection on its own task, at most
+/// `max_connections` at once (further clients wait in the listen backlog until one ends).
+/// A failed connection is logged with its address and the loop goes on; a failing
+/// `accept` is logged at most once per second and backed off (see [`AcceptErrors`]).
+pub async fn serve_echo_capped(
+    listener: TcpListener,
+    config: Config,
+    max_connections: usize,
+    log: Log,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
+    let mut errors = AcceptErrors::new();
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, addr) = match listener.accept().await {
-            Ok(x) => x,
+            Ok(x) => {
+                errors.succeeded();
+                x
+            }
             Err(e) => {
-                // E.g. out of file descriptors: back off a little, keep serving.
-                log(format!("accept failed: {e}"));
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                drop(slot);
+                let pause = errors.failed(&e, &log);
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
                 continue;
             }
         };
         let log = log.clone();
         tokio::spawn(async move {
-            let _ = stream.set_nodelay(true);
+            let _slot = slot;
             match accept_with(stream, config, |_| Decision::accept()).await {
                 Ok(ws) => {
                     log(format!("{addr}: connected"));
@@ -210,12 +300,18 @@ async fn http_response(stream: &mut TcpStream, status: &str, content_type: &str,
 pub async fn serve_chat(listener: TcpListener, html: &'static str, options: ChatOptions, log: Log) {
     let clients: Clients = Arc::new(Mutex::new(HashMap::new()));
     let next_id = Arc::new(AtomicU64::new(1));
+    let mut errors = AcceptErrors::new();
     loop {
         let (stream, addr) = match listener.accept().await {
-            Ok(x) => x,
+            Ok(x) => {
+                errors.succeeded();
+                x
+            }
             Err(e) => {
-                log(format!("accept failed: {e}"));
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let pause = errors.failed(&e, &log);
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
                 continue;
             }
         };

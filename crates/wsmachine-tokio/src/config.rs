@@ -1,12 +1,16 @@
-//! Adapter configuration: the core's [`wsmachine::Config`] plus channel and buffer sizes.
+//! Adapter configuration: the core's [`wsmachine::Config`] plus the read size and the
+//! linger bound.
 
 use std::time::Duration;
 
 use wsmachine::ReceiveMode;
 
-/// Configuration of one connection: the core's limits and timers, and the adapter's queue
-/// and buffer sizes. Build it with the chained setters, or convert a core
-/// [`wsmachine::Config`] with `into()`.
+/// Configuration of one connection: the core's limits and timers, plus how much room each
+/// read asks for and how long a closed connection may linger. Build it with the chained
+/// setters, or convert a core [`wsmachine::Config`] with `into()`.
+///
+/// The adapter adds no queue of its own: every byte a connection holds is in the core,
+/// bounded by [`Limits`](wsmachine::Limits) (see the crate docs for the whole bound).
 ///
 /// ```
 /// use std::time::Duration;
@@ -20,19 +24,16 @@ use wsmachine::ReceiveMode;
 pub struct Config {
     /// The core's configuration: limits, timers, receive mode, auto-pong, auto-fragmenting.
     pub core: wsmachine::Config,
-    /// How many commands (messages, pings, closes) can wait in the channel to the driver
-    /// before [`Sender::send`](crate::Sender::send) waits (default 64).
-    pub command_queue: usize,
-    /// How many received events can wait for the application before the driver stops
-    /// reading the socket (default 64).
-    pub event_queue: usize,
-    /// How many bytes of received payload can wait for the application before the driver
-    /// stops reading the socket (default 16 MiB; one message is always let through).
-    pub event_queue_bytes: usize,
-    /// Size of each read buffer (default 64 KiB).
-    pub read_buffer: usize,
-    /// How long to keep writing out what is queued (a Close frame, an HTTP error response)
-    /// after the connection closed, before dropping the socket (default 5 s).
+    /// Spare room asked of the core's receive buffer before each read, in bytes (default
+    /// 16 KiB). A read takes at most this much beyond the rest of the frame being received
+    /// (the core reserves room for a large frame's whole declared length once it passed
+    /// the limits). An empty receive buffer is released while the stream has nothing to
+    /// read, so an idle connection holds none.
+    pub read_size: usize,
+    /// Once the connection is closed (or every handle was dropped), how long at most to
+    /// keep writing what is queued, draining the peer and shutting the stream down before
+    /// dropping it anyway (default 10 s). It bounds the time a peer that reads nothing can
+    /// hold a closed connection; the core's close and drain timers usually end it sooner.
     pub linger: Duration,
 }
 
@@ -40,11 +41,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             core: wsmachine::Config::default(),
-            command_queue: 64,
-            event_queue: 64,
-            event_queue_bytes: 16 << 20,
-            read_buffer: 64 << 10,
-            linger: Duration::from_secs(5),
+            read_size: 16 << 10,
+            linger: Duration::from_secs(10),
         }
     }
 }
@@ -59,8 +57,7 @@ impl From<wsmachine::Config> for Config {
 }
 
 impl Config {
-    /// The defaults: the core's defaults, 64 queued commands, 64 queued events (at most
-    /// 16 MiB), 64 KiB reads.
+    /// The defaults: the core's defaults, 16 KiB reads, a 10 s linger.
     pub fn new() -> Self {
         Config::default()
     }
@@ -83,10 +80,19 @@ impl Config {
         self
     }
 
-    /// Most bytes of data queued in the core and not yet written; a single message larger
-    /// than this cannot be sent.
+    /// Most bytes of data queued in the core and not yet written: the send backpressure
+    /// bound ([`Sender::send`](crate::Sender::send) waits past it,
+    /// [`Sender::try_send`](crate::Sender::try_send) returns [`Error::Full`](crate::Error::Full)).
+    /// A single message larger than this cannot be sent.
     pub fn max_send_queue(mut self, bytes: usize) -> Self {
         self.core.limits.max_send_queue = bytes;
+        self
+    }
+
+    /// Unparsed input, beyond the frame being received, above which the connection stops
+    /// reading until the application takes its next message.
+    pub fn input_high_water(mut self, bytes: usize) -> Self {
+        self.core.limits.input_high_water = bytes;
         self
     }
 
@@ -121,6 +127,13 @@ impl Config {
         self
     }
 
+    /// After failing a connection, how long at most to read and discard the peer's input
+    /// (so that closing with unread input does not reset the Close frame away).
+    pub fn drain_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.core.timers.drain_timeout = timeout;
+        self
+    }
+
     /// Whole messages (the default) or pieces as they arrive (read them with
     /// [`Receiver::recv_event`](crate::Receiver::recv_event)).
     pub fn receive_mode(mut self, mode: ReceiveMode) -> Self {
@@ -140,31 +153,13 @@ impl Config {
         self
     }
 
-    /// Capacity of the command channel to the driver.
-    pub fn command_queue(mut self, commands: usize) -> Self {
-        self.command_queue = commands.max(1);
+    /// Spare room asked for each read (at least 512 bytes). See [`Config::read_size`].
+    pub fn read_size(mut self, bytes: usize) -> Self {
+        self.read_size = bytes.max(512);
         self
     }
 
-    /// Capacity of the event channel from the driver.
-    pub fn event_queue(mut self, events: usize) -> Self {
-        self.event_queue = events.max(1);
-        self
-    }
-
-    /// Bytes of received payload that can wait for the application.
-    pub fn event_queue_bytes(mut self, bytes: usize) -> Self {
-        self.event_queue_bytes = bytes.max(1);
-        self
-    }
-
-    /// Size of each read buffer.
-    pub fn read_buffer(mut self, bytes: usize) -> Self {
-        self.read_buffer = bytes.max(4096);
-        self
-    }
-
-    /// How long to keep flushing after the connection closed.
+    /// How long a closed connection may linger. See [`Config::linger`].
     pub fn linger(mut self, linger: Duration) -> Self {
         self.linger = linger;
         self

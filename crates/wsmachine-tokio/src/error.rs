@@ -30,8 +30,9 @@ pub enum Error {
     /// invalid (a control payload over 125 bytes, a bad close code, a message larger than
     /// the whole send queue).
     Send(SendError),
-    /// [`try_send`](crate::Sender::try_send): the command channel is full (backpressure);
-    /// try again later or use `send().await`.
+    /// [`try_send`](crate::Sender::try_send): the core's send queue has no room for the
+    /// message now (byte backpressure: the peer reads slower than we send); try again later
+    /// or use `send().await`, which waits.
     Full,
     /// `wss://` URL: TLS is the caller's job. Open a TLS stream to the host yourself and
     /// pass it to [`client_with_stream`](crate::client_with_stream).
@@ -49,6 +50,15 @@ impl Error {
 
     pub(crate) fn closed() -> Error {
         Error::Send(SendError::Closed)
+    }
+
+    /// A core error event: handshake failures as [`Error::Handshake`], the rest as
+    /// [`Error::Connection`].
+    pub(crate) fn from_connection(e: ConnectionError) -> Error {
+        match e {
+            ConnectionError::Handshake(h) => Error::Handshake(h),
+            other => Error::Connection(other),
+        }
     }
 }
 

@@ -7,45 +7,53 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use wsmachine::{ClientRequest, Connection, Decision, Event, Request, Role, Timestamp};
 
 use crate::config::Config;
-use crate::driver::{Driver, HandshakeOutcome, Shared};
 use crate::error::Error;
-use crate::socket::{Receiver, Sender, WebSocket};
+use crate::shared::{Shared, Step};
+use crate::socket::WebSocket;
 
-/// When the stream is a `TcpStream`: turns Nagle's algorithm off (the driver already
-/// writes everything queued in one vectored write, so Nagle would only add latency) and
-/// returns the peer address, kept for logging.
+/// When the stream is a `TcpStream`: turns Nagle's algorithm off (every write already
+/// carries everything queued, in one vectored write) and returns the peer address, kept
+/// for logging.
 fn peer_addr_of<S: Any>(stream: &S) -> Option<SocketAddr> {
     let tcp = (stream as &dyn Any).downcast_ref::<TcpStream>()?;
     let _ = tcp.set_nodelay(true);
     tcp.peer_addr().ok()
 }
 
-/// Starts the driver task and returns the user's handles.
-fn spawn<S>(
-    mut driver: Driver<S>,
-    shared: Arc<Shared>,
-    request: Option<Request>,
-    response: Option<wsmachine::Response>,
-) -> WebSocket
+fn start<S>(stream: S, conn: Connection, origin: Instant, config: &Config) -> Arc<Shared>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = shared.config;
-    let (cmd_tx, cmd_rx) = mpsc::channel(config.command_queue.max(1));
-    let (ev_tx, ev_rx) = mpsc::channel(config.event_queue.max(1));
-    driver.start(cmd_rx, ev_tx);
-    tokio::spawn(driver.run());
-    WebSocket::new(
-        Sender::new(cmd_tx.clone(), shared.clone()),
-        Receiver::new(ev_rx, shared, cmd_tx),
-        request,
-        response,
-    )
+    let peer = peer_addr_of(&stream);
+    Shared::new(Box::new(stream), conn, origin, peer, config)
+}
+
+/// Drives the opening handshake until `Request` or `Connected`; on failure the transport
+/// is driven to its end (an HTTP error response written, the stream shut down) first.
+async fn handshake(shared: &Arc<Shared>) -> Result<Event, Error> {
+    std::future::poll_fn(|cx| shared.poll_rx(cx, |inner, io| inner.poll_handshake(io))).await
+}
+
+/// Drives a connection the core already closed (a rejected or invalid upgrade) to the end
+/// of its transport: the response is written, the stream shut down and dropped.
+async fn run_to_end(shared: &Arc<Shared>) {
+    std::future::poll_fn(|cx| {
+        shared.poll_rx(cx, |inner, io| {
+            loop {
+                match inner.poll_next_item(io) {
+                    Step::Ready(Some(_)) => continue,
+                    Step::Ready(None) => return Step::Ready(()),
+                    Step::Pending => return Step::Pending,
+                    Step::Yield => return Step::Yield,
+                }
+            }
+        })
+    })
+    .await
 }
 
 /// Opens a client connection to a `ws://` URL over TCP and runs the handshake, with the
@@ -67,12 +75,11 @@ pub async fn connect_with(url: &str, config: impl Into<Config>) -> Result<WebSoc
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     let stream = TcpStream::connect((host, request.port())).await?;
-    stream.set_nodelay(true)?;
     client_with_stream(stream, &request, config).await
 }
 
 /// Runs the client handshake for `request` over a stream the caller opened (a TCP stream,
-/// a TLS stream for `wss://`, a pipe), then starts the connection. The request's URL
+/// a TLS stream for `wss://`, a pipe), then returns the open connection. The request's URL
 /// gives the `Host` header and the resource; the stream decides where the bytes go.
 pub async fn client_with_stream<S>(
     stream: S,
@@ -83,17 +90,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = config.into();
-    let base = Instant::now();
+    let origin = Instant::now();
     let conn =
         Connection::client(request, config.core, Timestamp::ZERO).map_err(Error::Handshake)?;
-    let shared = Arc::new(Shared::new(peer_addr_of(&stream), config));
-    let mut driver = Driver::new(stream, conn, base, shared.clone());
-    match std::future::poll_fn(|cx| driver.poll_handshake(cx)).await {
-        HandshakeOutcome::Event(Event::Connected(response)) => {
-            Ok(spawn(driver, shared, None, Some(*response)))
-        }
-        HandshakeOutcome::Event(_) => Err(Error::closed()),
-        HandshakeOutcome::Failed(e) => Err(e),
+    let shared = start(stream, conn, origin, &config);
+    match handshake(&shared).await? {
+        Event::Connected(response) => Ok(WebSocket::new(shared, None, Some(response))),
+        _ => Err(Error::closed()),
     }
 }
 
@@ -107,9 +110,11 @@ where
 }
 
 /// Accepts a WebSocket upgrade on a server stream; `decide` sees the request (path, query,
-/// headers) and accepts (subprotocol, extra headers) or rejects (status, body). A rejected
-/// or invalid request gets its HTTP response and [`Error::Rejected`] or
-/// [`Error::Handshake`].
+/// headers; origin-form or absolute-form target) and accepts (subprotocol, extra headers)
+/// or rejects (status, body). A rejected request gets its HTTP response and
+/// [`Error::Rejected`]; an invalid one [`Error::Handshake`]; an invalid
+/// [`Accept`](wsmachine::Accept) a 500 response and [`Error::Accept`]. In every failure
+/// the response is written and the stream shut down before the error is returned.
 pub async fn accept_with<S, F>(
     stream: S,
     config: impl Into<Config>,
@@ -135,35 +140,32 @@ where
     F: FnOnce(&Request) -> Decision,
 {
     let config = config.into();
-    let base = Instant::now();
+    let origin = Instant::now();
     let mut conn = Connection::server(config.core, Timestamp::ZERO);
     if !prefix.is_empty() {
         conn.handle_input(Timestamp::ZERO, prefix);
     }
-    let shared = Arc::new(Shared::new(peer_addr_of(&stream), config));
-    let mut driver = Driver::new(stream, conn, base, shared.clone());
-    let request = match std::future::poll_fn(|cx| driver.poll_handshake(cx)).await {
-        HandshakeOutcome::Event(Event::Request(request)) => request,
-        HandshakeOutcome::Event(_) => return Err(Error::closed()),
-        HandshakeOutcome::Failed(e) => return Err(e),
+    let shared = start(stream, conn, origin, &config);
+    let Event::Request(request) = handshake(&shared).await? else {
+        return Err(Error::closed());
     };
-    match decide(&request) {
-        Decision::Accept(accept) => {
-            let now = driver.now();
-            if let Err(e) = driver.conn_mut().accept(now, &accept) {
-                // The core answered 500.
-                driver.finish_closed().await;
-                return Err(Error::Accept(e));
-            }
-            Ok(spawn(driver, shared, Some(*request), None))
+    let decision = decide(&request);
+    let decided = shared.with(|inner, io| {
+        let now = inner.now();
+        let r = inner.conn.decide(now, &decision);
+        // The 101 (or the error response) goes out now; the rest with the first poll.
+        inner.poll_write(io);
+        r
+    });
+    match (decision, decided) {
+        (Decision::Accept(_), Ok(())) => Ok(WebSocket::new(shared, Some(request), None)),
+        (Decision::Accept(_), Err(e)) => {
+            // The core answered 500 and closed.
+            run_to_end(&shared).await;
+            Err(Error::Accept(e))
         }
-        Decision::Reject {
-            status,
-            headers,
-            body,
-        } => {
-            let _ = driver.conn_mut().reject(status, &headers, &body);
-            driver.finish_closed().await;
+        (Decision::Reject { status, .. }, _) => {
+            run_to_end(&shared).await;
             Err(Error::Rejected(status))
         }
     }
@@ -171,16 +173,14 @@ where
 
 /// Starts a connection that is already open, with no HTTP handshake: for transports
 /// upgraded elsewhere (RFC 8441 over HTTP/2, an existing HTTP server) and for tests over
-/// `tokio::io::duplex`. A client masks what it sends; a server never does. Must be called
-/// within a tokio runtime.
+/// `tokio::io::duplex`. A client masks what it sends; a server never does. Its handles must
+/// be polled within a tokio runtime (with time enabled).
 pub fn open<S>(stream: S, role: Role, config: impl Into<Config>) -> WebSocket
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = config.into();
-    let base = Instant::now();
+    let origin = Instant::now();
     let conn = Connection::open(role, config.core, Timestamp::ZERO);
-    let shared = Arc::new(Shared::new(peer_addr_of(&stream), config));
-    let driver = Driver::new(stream, conn, base, shared.clone());
-    spawn(driver, shared, None, None)
+    WebSocket::new(start(stream, conn, origin, &config), None, None)
 }

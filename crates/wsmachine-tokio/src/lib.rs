@@ -4,29 +4,60 @@
 //! [`wsmachine`] core over any `AsyncRead + AsyncWrite + Unpin + Send + 'static` stream
 //! (a `TcpStream`, a TLS stream, a `tokio::io::duplex` pipe).
 //!
-//! ## Design
+//! ## Design: no driver task
 //!
-//! Each connection has one **driver task** that owns the stream and the core
-//! [`Connection`](wsmachine::Connection). It is the only reader and the only writer: every
-//! send from every task goes through a bounded command channel to it, so frames are never
-//! interleaved. It reads into a `BytesMut` fed to the core without copying, writes with
-//! vectored writes straight from the core's transmit queue, and runs the core's timers
-//! (keepalive, close, handshake, idle) on tokio's clock.
+//! A [`WebSocket`] is a [`Stream`](futures_core::Stream) of `Result<Message, Error>` and a
+//! [`Sink`](futures_sink::Sink) of [`Message`] over the stream, and it calls the core
+//! directly from the task that polls it: receiving reads the stream straight into the
+//! core's receive buffer (`read_buf` into `input_buffer`, no copy, no zeroing), parses one
+//! event when the application asks for its next item and never ahead of it, writes the
+//! pongs and replies the core queued (vectored writes straight from its transmit queue) and
+//! runs its timers on a `tokio::time::Sleep`; sending queues in the core and writes. There
+//! is no task and no channel between the application and the socket.
 //!
-//! The user holds a [`WebSocket`]: a [`Stream`](futures_core::Stream) of
-//! `Result<Message, Error>` and a [`Sink`](futures_sink::Sink) of [`Message`]. It
-//! [`split`](WebSocket::split)s into a [`Receiver`] and a cloneable [`Sender`] that can live
-//! on different tasks.
+//! It [`split`](WebSocket::split)s into a [`Receiver`] and a cloneable [`Sender`] for other
+//! tasks: they share the connection behind a mutex, and whichever is polled makes progress
+//! for both (a send writes everything queued, the receiver's poll writes pongs too). The
+//! stream and the timer wake every task waiting on the connection, so no handle steals
+//! another's wake-up.
 //!
-//! - **Backpressure**: the driver stops taking commands while the core's send queue is full;
-//!   then the command channel fills, [`Sender::send`] waits and [`Sender::try_send`] returns
-//!   [`Error::Full`]. Likewise the driver stops reading the socket while the application does
-//!   not take received messages.
+//! - **Backpressure, in bytes**: [`Sender::send`] waits while the core's send queue
+//!   ([`Config::max_send_queue`]) has no room for the message, and returns once it is
+//!   written; [`Sender::try_send`] returns [`Error::Full`]. Reading stops while the
+//!   application does not ask for the next message, and while the core holds more than
+//!   [`Limits::input_high_water`](wsmachine::Limits::input_high_water) of unparsed input or
+//!   its output backs up (the peer does not read): a peer that sends but never reads stalls
+//!   on its own writes instead of growing our memory.
+//! - **Closing, per the driver contract**: once the core is closed and everything is
+//!   written, the write side is shut down (FIN) while the peer is still drained as the core
+//!   asks, and the stream is dropped when the core says so (at the latest
+//!   [`Config::linger`] later). The receiving stream ends (`None`) only then.
 //! - **Cancel safety**: [`Receiver::recv`] can be dropped inside `tokio::select!` without
 //!   losing a message.
 //! - **Errors are values**: a dead connection makes sends return an error; I/O errors,
 //!   protocol errors and timer expiries (a dead peer found by keepalive) arrive as an `Err`
 //!   item before the stream ends; [`Receiver::close_report`] then says how it closed.
+//! - **Poll to progress**: with no driver task, nothing happens on a connection nobody
+//!   polls. Keep receiving (pings are answered and timers run while a task waits in
+//!   `recv`). A dropped [`Receiver`] is replaced by a small background task that discards
+//!   what arrives until the connection ends; dropping every handle closes the connection
+//!   with 1000 the same way.
+//!
+//! ## Memory per connection
+//!
+//! Everything a connection holds is in the core; the adapter adds no queue. At most:
+//!
+//! - input: `input_high_water + max_frame_size + read_size` bytes (unparsed input beyond
+//!   the frame being received, that frame, one read), plus `max_message_size` of a message
+//!   being assembled;
+//! - output: `max_send_queue` of data, plus `max_pong_backlog` of pongs and one ping and
+//!   one Close (125 bytes each);
+//! - a message given to a [`Sender`]'s `Sink::start_send` while the queue is full waits in
+//!   that `Sender` (one message per clone used as a `Sink`, none with `send().await`);
+//! - fixed: the core's state, the stream, the shared state and the timer, about 1.3 KB
+//!   for a `TcpStream` server connection (plus the kernel's socket buffers). An idle
+//!   connection holds no receive buffer: an empty one is released while the stream has
+//!   nothing to read.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wsmachine_tokio::Error> {
@@ -52,9 +83,9 @@
 #![warn(missing_docs)]
 
 mod config;
-mod driver;
 mod error;
 mod handshake;
+mod shared;
 mod socket;
 
 pub use config::Config;

@@ -1,21 +1,23 @@
 //! The user's handles: [`WebSocket`], and its halves [`Sender`] and [`Receiver`].
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::sync::{mpsc, oneshot};
 use wsmachine::{
     Bytes, CloseCode, CloseFrame, CloseReport, Fragment, Message, MessageKind, Request, Response,
-    SendError, State, Utf8Bytes,
+    State, Utf8Bytes,
 };
 
-use crate::driver::{Command, Shared};
 use crate::error::Error;
+use crate::shared::{Inner, Shared};
+
+/// Sending rounds per poll before yielding.
+const BUDGET: usize = 32;
 
 /// Everything the connection reports, as read with [`Receiver::recv_event`].
 /// [`Receiver::recv`] and the `Stream` implementation give only messages and errors.
@@ -35,40 +37,49 @@ pub enum Incoming {
     Close(CloseFrame),
     /// The connection failed (protocol error, timer, I/O error); `Closed` follows.
     Error(Error),
-    /// The connection is over; the last event.
+    /// The connection is over; the last event. The stream is shut down and dropped before
+    /// the next call returns `None`.
     Closed(CloseReport),
 }
 
-type ReserveFuture = Pin<
-    Box<dyn Future<Output = Result<mpsc::OwnedPermit<Command>, mpsc::error::SendError<()>>> + Send>,
->;
+/// What one queued operation does to the core: `Ok(true)` once queued, `Ok(false)` while it
+/// must wait for room.
+type Queue<'a> = dyn FnMut(&mut Inner) -> Result<bool, Error> + Send + 'a;
 
-/// The `Sink` state of one `Sender`.
-enum SinkSlot {
-    Idle,
-    Reserving(ReserveFuture),
-    Ready(mpsc::OwnedPermit<Command>),
-}
-
-/// The sending half: cheap to clone, usable from many tasks at once. Every send goes
-/// through a bounded channel to the connection's driver, which is the only writer, so
-/// messages from different clones never interleave on the wire.
+/// The sending half: cheap to clone, usable from many tasks at once. All clones share the
+/// connection behind one lock, so frames from different clones never interleave on the
+/// wire, and every send writes straight to the stream from the calling task (no channel,
+/// no driver task).
 ///
 /// Text versus binary is explicit: [`send_text`](Sender::send_text),
 /// [`send_binary`](Sender::send_binary), or a [`Message`].
 ///
-/// A send returns once the message is queued for the driver, not when it is written. A
-/// send on a closing or closed connection returns an error (never panics); a message
-/// queued just before the connection died is dropped.
+/// A send waits while the core's send queue has no room for the message (byte
+/// backpressure, [`Config::max_send_queue`](crate::Config::max_send_queue)), then returns
+/// once the message is written to the stream. A send on a closing or closed connection
+/// returns an error (never panics).
+///
+/// Sending does not read: the [`Receiver`] (or, once it is dropped, a background task that
+/// discards what arrives) reads the stream, answers pings and sees the peer's Close.
 pub struct Sender {
-    tx: mpsc::Sender<Command>,
     shared: Arc<Shared>,
-    sink: Mutex<SinkSlot>,
+    /// `Sink`: a message given to `start_send` while the queue had no room.
+    stash: Option<Message>,
+    /// `Sink`: the byte count written reaches once this sink's messages are out.
+    flush_to: u64,
 }
 
 impl Clone for Sender {
     fn clone(&self) -> Self {
-        Sender::new(self.tx.clone(), self.shared.clone())
+        Sender::new(self.shared.clone())
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shared.last_sender_dropped();
+        }
     }
 }
 
@@ -76,41 +87,77 @@ impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
             .field("peer_addr", &self.shared.peer_addr)
-            .field("state", &self.shared.state())
+            .field("state", &self.state())
             .finish()
     }
 }
 
 impl Sender {
-    pub(crate) fn new(tx: mpsc::Sender<Command>, shared: Arc<Shared>) -> Sender {
+    pub(crate) fn new(shared: Arc<Shared>) -> Sender {
+        shared.senders.fetch_add(1, Ordering::SeqCst);
         Sender {
-            tx,
             shared,
-            sink: Mutex::new(SinkSlot::Idle),
+            stash: None,
+            flush_to: 0,
         }
     }
 
-    /// Checks a message against the connection's state and the send queue's size.
-    fn check_message(&self, message: &Message) -> Result<(), Error> {
-        if let Some(e) = self.shared.send_refusal() {
-            return Err(e);
-        }
-        let core = &self.shared.config.core;
-        let limit = core.limits.max_send_queue;
-        if core.send_queue_cost(message.payload().len()) > limit {
-            return Err(Error::Send(SendError::QueueFull { queued: 0, limit }));
-        }
-        Ok(())
+    /// Queues with `queue` (waiting for room), then writes until what was queued is out.
+    fn poll_op(
+        &self,
+        cx: &mut Context<'_>,
+        target: &mut Option<u64>,
+        queue: &mut Queue<'_>,
+    ) -> Poll<Result<(), Error>> {
+        self.shared.poll_tx(cx, |inner, io| {
+            for _ in 0..BUDGET {
+                if target.is_none() {
+                    match queue(inner) {
+                        Err(e) => return Poll::Ready(Err(e)),
+                        Ok(true) => *target = Some(inner.flush_target()),
+                        Ok(false) => {}
+                    }
+                }
+                if let Some(t) = *target {
+                    inner.poll_write(io);
+                    if inner.flushed(t) {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                if !inner.poll_io(io, false) {
+                    return Poll::Pending;
+                }
+            }
+            io.waker().wake_by_ref();
+            Poll::Pending
+        })
     }
 
-    /// Sends a message, waiting while the connection's queues are full (backpressure).
-    /// Cancel-safe in the sense that a cancelled send has sent nothing.
+    async fn op(&self, queue: &mut Queue<'_>) -> Result<(), Error> {
+        let mut target = None;
+        std::future::poll_fn(|cx| self.poll_op(cx, &mut target, queue)).await
+    }
+
+    /// Sends a message: waits while the send queue has no room for it, then writes it.
+    /// Returns once it is written to the stream (or the connection died meanwhile). A
+    /// message larger than the whole send queue is refused at once
+    /// ([`SendError::QueueFull`](wsmachine::SendError::QueueFull)). If the returned future
+    /// is dropped, the message was either not queued at all, or queued and still goes out.
     pub async fn send(&self, message: Message) -> Result<(), Error> {
-        self.check_message(&message)?;
-        self.tx
-            .send(Command::Message(message))
-            .await
-            .map_err(|_| Error::closed())
+        let mut message = Some(message);
+        self.op(&mut |inner| {
+            let Some(m) = message.take() else {
+                return Ok(true);
+            };
+            match inner.try_queue(m)? {
+                None => Ok(true),
+                Some(m) => {
+                    message = Some(m);
+                    Ok(false)
+                }
+            }
+        })
+        .await
     }
 
     /// Sends a text message.
@@ -123,20 +170,24 @@ impl Sender {
         self.send(Message::Binary(data.into())).await
     }
 
-    /// Sends a message if the command channel has room now; [`Error::Full`] if not.
+    /// Queues a message if the send queue has room for it now, and writes what the stream
+    /// takes without waiting; [`Error::Full`] if there is no room. What the stream did not
+    /// take goes out with the next poll of any handle of this connection.
     pub fn try_send(&self, message: Message) -> Result<(), Error> {
-        self.check_message(&message)?;
-        self.tx
-            .try_send(Command::Message(message))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Error::Full,
-                mpsc::error::TrySendError::Closed(_) => Error::closed(),
-            })
+        self.shared.with(|inner, io| {
+            let left = inner.try_queue(message)?;
+            inner.poll_write(io);
+            match left {
+                None => Ok(()),
+                Some(_) => Err(Error::Full),
+            }
+        })
     }
 
     /// Sends one frame of a message fragmented by the caller: the first call opens a
-    /// message of `kind`, later calls continue it, `is_last` ends it. Waits for the
-    /// driver's verdict (e.g. [`SendError::InvalidUtf8`], [`SendError::KindMismatch`]).
+    /// message of `kind`, later calls continue it, `is_last` ends it. Errors such as
+    /// [`SendError::InvalidUtf8`](wsmachine::SendError::InvalidUtf8) or
+    /// [`SendError::KindMismatch`](wsmachine::SendError::KindMismatch) come back at once.
     /// Fragments from different tasks at once make no sense: use one task per message.
     pub async fn send_fragment(
         &self,
@@ -144,93 +195,74 @@ impl Sender {
         data: impl Into<Bytes>,
         is_last: bool,
     ) -> Result<(), Error> {
-        if let Some(e) = self.shared.send_refusal() {
-            return Err(e);
-        }
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Fragment {
-                kind,
-                data: data.into(),
-                is_last,
-                reply,
-            })
-            .await
-            .map_err(|_| Error::closed())?;
-        match rx.await {
-            Ok(r) => r.map_err(Error::Send),
-            Err(_) => Err(Error::closed()),
-        }
+        let mut data = Some(data.into());
+        self.op(&mut |inner| {
+            let Some(d) = data.take() else {
+                return Ok(true);
+            };
+            if let Some(e) = inner.send_refusal() {
+                return Err(e);
+            }
+            inner.check_cost(d.len())?;
+            if !inner.has_room(d.len()) {
+                data = Some(d);
+                return Ok(false);
+            }
+            inner.conn.send_fragment(kind, d, is_last)?;
+            Ok(true)
+        })
+        .await
     }
 
-    /// Sends a ping (at most 125 bytes); the pong arrives as [`Incoming::Pong`].
+    /// Sends a ping (at most 125 bytes), ahead of queued data; the pong arrives as
+    /// [`Incoming::Pong`].
     pub async fn ping(&self, payload: impl Into<Bytes>) -> Result<(), Error> {
         let payload = payload.into();
-        self.check_control(&payload)?;
-        self.tx
-            .send(Command::Ping(payload))
-            .await
-            .map_err(|_| Error::closed())
+        self.op(&mut |inner| {
+            inner.conn.ping(payload.clone())?;
+            Ok(true)
+        })
+        .await
     }
 
     /// Sends an unsolicited pong (at most 125 bytes). Pings are answered automatically
     /// unless auto-pong is off.
     pub async fn pong(&self, payload: impl Into<Bytes>) -> Result<(), Error> {
         let payload = payload.into();
-        self.check_control(&payload)?;
-        self.tx
-            .send(Command::Pong(payload))
-            .await
-            .map_err(|_| Error::closed())
-    }
-
-    fn check_control(&self, payload: &Bytes) -> Result<(), Error> {
-        if let Some(e) = self.shared.send_refusal() {
-            return Err(e);
-        }
-        if payload.len() > 125 {
-            return Err(Error::Send(SendError::ControlTooLong(payload.len())));
-        }
-        Ok(())
+        self.op(&mut |inner| {
+            inner.conn.pong(payload.clone())?;
+            Ok(true)
+        })
+        .await
     }
 
     /// Starts the close handshake with `code` and `reason` (at most 123 bytes), after the
-    /// messages already sent. Returns once the Close is queued; the [`Receiver`] still gets
-    /// the messages that arrive until the peer's Close, then the stream ends and
+    /// messages already sent; returns once the Close is written. The receiving side still
+    /// gets the messages that arrive until the peer's Close, then its stream ends and
     /// [`Receiver::close_report`] tells how it ended.
     pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if !code.is_sendable() {
-            return Err(Error::Send(SendError::InvalidCloseCode(code.0)));
-        }
-        if reason.len() > wsmachine::close::MAX_REASON_LEN {
-            return Err(Error::Send(SendError::ReasonTooLong(reason.len())));
-        }
-        if let Some(e) = self.shared.send_refusal() {
-            return Err(e);
-        }
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Close {
-                code,
-                reason: reason.to_owned(),
-                reply: Some(reply),
-            })
-            .await
-            .map_err(|_| Error::closed())?;
-        match rx.await {
-            Ok(r) => r.map_err(Error::Send),
-            Err(_) => Err(Error::closed()),
-        }
+        self.op(&mut |inner| {
+            let now = inner.now();
+            inner.conn.close(now, code, reason)?;
+            Ok(true)
+        })
+        .await
     }
 
-    /// The connection's state as last reported by its driver.
+    /// The connection's state.
     pub fn state(&self) -> State {
-        self.shared.state()
+        self.shared.lock().conn.state()
     }
 
     /// Whether the connection is closing or closed (sends will fail).
     pub fn is_closed(&self) -> bool {
-        matches!(self.shared.state(), State::Closing | State::Closed)
+        matches!(self.state(), State::Closing | State::Closed)
+    }
+
+    /// Bytes queued in the core and not yet written (data and control frames): what this
+    /// connection holds for the peer right now.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.lock().conn.pending_transmit()
     }
 
     /// The peer's address, when the stream is a `TcpStream`.
@@ -238,154 +270,179 @@ impl Sender {
         self.shared.peer_addr
     }
 
-    /// Waits until the connection is closed (its driver takes no more commands).
+    /// Waits until the connection is closed, writing what is queued meanwhile. The peer's
+    /// Close is read by the receiving side: keep receiving (or drop the [`Receiver`]).
     pub async fn closed(&self) {
-        self.tx.closed().await
-    }
-
-    fn slot(self: Pin<&mut Self>) -> &mut SinkSlot {
-        match self.get_mut().sink.get_mut() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
-    fn poll_reserve(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if let Some(e) = self.shared.send_refusal() {
-            return Poll::Ready(Err(e));
-        }
-        let tx = self.tx.clone();
-        let slot = self.as_mut().slot();
-        loop {
-            match slot {
-                SinkSlot::Ready(_) => return Poll::Ready(Ok(())),
-                SinkSlot::Idle => {
-                    *slot = SinkSlot::Reserving(Box::pin(tx.clone().reserve_owned()));
-                }
-                SinkSlot::Reserving(fut) => match fut.as_mut().poll(cx) {
-                    Poll::Ready(Ok(permit)) => *slot = SinkSlot::Ready(permit),
-                    Poll::Ready(Err(_)) => {
-                        *slot = SinkSlot::Idle;
-                        return Poll::Ready(Err(Error::closed()));
+        std::future::poll_fn(|cx| {
+            self.shared.poll_tx(cx, |inner, io| {
+                for _ in 0..BUDGET {
+                    if inner.conn.is_closed() || inner.finished() {
+                        return Poll::Ready(());
                     }
-                    Poll::Pending => return Poll::Pending,
-                },
-            }
-        }
+                    if !inner.poll_io(io, false) {
+                        return Poll::Pending;
+                    }
+                }
+                io.waker().wake_by_ref();
+                Poll::Pending
+            })
+        })
+        .await
     }
 
-    fn start_command(self: Pin<&mut Self>, cmd: Command) -> Result<(), Error> {
-        let slot = self.slot();
-        match std::mem::replace(slot, SinkSlot::Idle) {
-            SinkSlot::Ready(permit) => {
-                permit.send(cmd);
-                Ok(())
-            }
-            other => {
-                *slot = other;
-                Err(Error::Send(SendError::NotOpen))
-            }
+    /// `Sink`: queues the stashed message once there is room.
+    fn poll_unstash(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.stash.is_none() {
+            return Poll::Ready(Ok(()));
         }
+        let mut target = None;
+        let stash = &mut self.stash;
+        let mut queue = |inner: &mut Inner| {
+            let Some(m) = stash.take() else {
+                return Ok(true);
+            };
+            match inner.try_queue(m)? {
+                None => Ok(true),
+                Some(m) => {
+                    *stash = Some(m);
+                    Ok(false)
+                }
+            }
+        };
+        // Only the queueing matters here: a target of 0 is flushed at once.
+        let r = self.shared.poll_tx(cx, |inner, io| {
+            for _ in 0..BUDGET {
+                if target.is_none() {
+                    match queue(inner) {
+                        Err(e) => return Poll::Ready(Err(e)),
+                        Ok(true) => {
+                            target = Some(inner.flush_target());
+                            return Poll::Ready(Ok(()));
+                        }
+                        Ok(false) => {}
+                    }
+                }
+                if !inner.poll_io(io, false) {
+                    return Poll::Pending;
+                }
+            }
+            io.waker().wake_by_ref();
+            Poll::Pending
+        });
+        if let Some(t) = target {
+            self.flush_to = self.flush_to.max(t);
+        }
+        r
     }
 }
 
 impl Sink<Message> for Sender {
     type Error = Error;
 
+    /// Ready when the message given last to `start_send` is queued in the core.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.poll_reserve(cx)
+        let this = self.get_mut();
+        if this.stash.is_none() {
+            if let Some(e) = this.shared.lock().send_refusal() {
+                return Poll::Ready(Err(e));
+            }
+        }
+        this.poll_unstash(cx)
     }
 
+    /// Queues the message in the core, or holds it in this `Sender` until there is room
+    /// (one message at most: `poll_ready` waits for it).
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        self.check_message(&item)?;
-        self.start_command(Command::Message(item))
+        let this = self.get_mut();
+        if this.stash.is_some() {
+            return Err(Error::Full);
+        }
+        let mut inner = this.shared.lock();
+        match inner.try_queue(item)? {
+            None => this.flush_to = inner.flush_target(),
+            Some(m) => this.stash = Some(m),
+        }
+        Ok(())
     }
 
-    /// Ready once every message given to this sink is in the driver's channel.
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(()))
+    /// Ready once every message given to this sink is written to the stream.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.poll_unstash(cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        let mut target = Some(this.flush_to);
+        this.poll_op(cx, &mut target, &mut |_| Ok(true))
     }
 
-    /// Starts the close handshake with 1000 (normal closure). It closes the whole
-    /// connection, for every clone of this sender.
+    /// Flushes, then starts the close handshake with 1000 (normal closure) and writes the
+    /// Close. It closes the whole connection, for every clone of this sender.
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.is_closed() {
-            return Poll::Ready(Ok(()));
+        if self.as_mut().poll_flush(cx)?.is_pending() {
+            return Poll::Pending;
         }
-        match self.as_mut().poll_reserve(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
-            Poll::Pending => return Poll::Pending,
-        }
-        let _ = self.start_command(Command::Close {
-            code: CloseCode::NORMAL,
-            reason: String::new(),
-            reply: None,
-        });
-        Poll::Ready(Ok(()))
+        let this = self.get_mut();
+        let mut target = None;
+        this.poll_op(cx, &mut target, &mut |inner| {
+            if inner.conn.state() == State::Open {
+                let now = inner.now();
+                inner.conn.close(now, CloseCode::NORMAL, "")?;
+            }
+            Ok(true)
+        })
     }
 }
 
 /// The receiving half: a `Stream` of messages and errors, ending after the connection
-/// closed. Receiving is cancel-safe: a [`recv`](Receiver::recv) dropped inside
-/// `tokio::select!` loses nothing.
+/// closed and its stream was shut down. Polling it is what drives the connection: it reads
+/// the stream (only while the core wants input, and only when asked for the next item, so
+/// a slow application slows the peer down), parses one event at a time, writes the pongs
+/// and the Close echo, runs the timers (keepalive, close, idle) and, at the end, shuts the
+/// stream down (FIN) and drains it as the core asks.
 ///
-/// While the application does not receive, the driver stops reading the socket after
-/// [`Config::event_queue`](crate::Config::event_queue) events (backpressure to the peer).
-/// Keepalive then may find the peer silent: receive promptly.
+/// Receiving is cancel-safe: a [`recv`](Receiver::recv) dropped inside `tokio::select!`
+/// loses nothing. Receive promptly: while nobody receives, pings go unanswered and the
+/// keepalive does not run.
+///
+/// Dropping the receiver hands the connection to a background task that reads and
+/// discards what arrives (so that pings are answered and the close handshake finishes for
+/// the senders); once no sender is left either, it closes the connection with 1000.
 pub struct Receiver {
-    rx: mpsc::Receiver<Incoming>,
     shared: Arc<Shared>,
     done: bool,
-    /// Keeps the command channel open while the receiver lives: the driver learns that
-    /// every handle is gone (and closes the connection) when this and every `Sender` drop.
-    _alive: mpsc::Sender<Command>,
 }
 
 impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receiver")
             .field("peer_addr", &self.shared.peer_addr)
-            .field("state", &self.shared.state())
+            .field("state", &self.state())
             .finish()
     }
 }
 
 impl Receiver {
-    pub(crate) fn new(
-        rx: mpsc::Receiver<Incoming>,
-        shared: Arc<Shared>,
-        alive: mpsc::Sender<Command>,
-    ) -> Receiver {
+    pub(crate) fn new(shared: Arc<Shared>) -> Receiver {
+        shared.receiver.store(true, Ordering::SeqCst);
         Receiver {
-            rx,
             shared,
             done: false,
-            _alive: alive,
         }
     }
 
-    /// The next event of any kind, or `None` once [`Incoming::Closed`] was returned.
+    /// The next event of any kind, or `None` once [`Incoming::Closed`] was returned and the
+    /// stream is shut down.
     pub fn poll_recv_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
         if self.done {
             return Poll::Ready(None);
         }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(ev)) => {
-                match &ev {
-                    Incoming::Closed(_) => self.done = true,
-                    Incoming::Message(m) => self.shared.event_taken(m.payload().len()),
-                    Incoming::Fragment(f) => self.shared.event_taken(f.data.len()),
-                    _ => {}
-                }
-                Poll::Ready(Some(ev))
-            }
-            Poll::Ready(None) => {
-                self.done = true;
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
+        let r = self
+            .shared
+            .poll_rx(cx, |inner, io| inner.poll_next_item(io));
+        if let Poll::Ready(None) = r {
+            self.done = true;
         }
+        r
     }
 
     /// The next event of any kind: messages, pings, pongs, the peer's Close, errors and
@@ -401,9 +458,7 @@ impl Receiver {
             match self.poll_recv_event(cx) {
                 Poll::Ready(Some(Incoming::Message(m))) => return Poll::Ready(Some(Ok(m))),
                 Poll::Ready(Some(Incoming::Error(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(Some(Incoming::Closed(_))) | Poll::Ready(None) => {
-                    return Poll::Ready(None);
-                }
+                Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(_)) => continue,
                 Poll::Pending => return Poll::Pending,
             }
@@ -411,20 +466,20 @@ impl Receiver {
     }
 
     /// The next message, or an error (I/O, protocol, a timer such as keepalive), or `None`
-    /// once the connection is closed. Cancel-safe.
+    /// once the connection is closed and its stream shut down. Cancel-safe.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// How the connection ended: codes sent and received, clean or not, who closed first.
-    /// `None` while it is open.
+    /// `None` until [`Incoming::Closed`] was received.
     pub fn close_report(&self) -> Option<CloseReport> {
-        self.shared.report()
+        self.shared.lock().report.clone()
     }
 
-    /// The connection's state as last reported by its driver.
+    /// The connection's state.
     pub fn state(&self) -> State {
-        self.shared.state()
+        self.shared.lock().conn.state()
     }
 
     /// The peer's address, when the stream is a `TcpStream`.
@@ -435,7 +490,6 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self.rx.close();
         self.shared.receiver_dropped();
     }
 }
@@ -449,40 +503,39 @@ impl Stream for Receiver {
 }
 
 /// A WebSocket connection: a `Stream` of received messages and a `Sink` of messages to
-/// send, run by a driver task. [`split`](WebSocket::split) it to receive and send from
-/// different tasks.
+/// send, driven by the task that polls it (there is no driver task).
+/// [`split`](WebSocket::split) it to receive and send from different tasks.
 pub struct WebSocket {
     sender: Sender,
     receiver: Receiver,
-    request: Option<Request>,
-    response: Option<Response>,
+    request: Option<Box<Request>>,
+    response: Option<Box<Response>>,
 }
 
 impl std::fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
-            .field("peer_addr", &self.receiver.shared.peer_addr)
-            .field("state", &self.receiver.shared.state())
+            .field("peer_addr", &self.peer_addr())
+            .field("state", &self.state())
             .finish()
     }
 }
 
 impl WebSocket {
     pub(crate) fn new(
-        sender: Sender,
-        receiver: Receiver,
-        request: Option<Request>,
-        response: Option<Response>,
+        shared: Arc<Shared>,
+        request: Option<Box<Request>>,
+        response: Option<Box<Response>>,
     ) -> WebSocket {
         WebSocket {
-            sender,
-            receiver,
+            sender: Sender::new(shared.clone()),
+            receiver: Receiver::new(shared),
             request,
             response,
         }
     }
 
-    /// Splits into the receiving half and the (cloneable) sending half.
+    /// Splits into the (cloneable) sending half and the receiving half.
     pub fn split(self) -> (Sender, Receiver) {
         (self.sender, self.receiver)
     }
@@ -548,7 +601,7 @@ impl WebSocket {
         self.sender.close(code, reason).await
     }
 
-    /// How the connection ended; `None` while it is open.
+    /// How the connection ended; `None` until [`Incoming::Closed`] was received.
     pub fn close_report(&self) -> Option<CloseReport> {
         self.receiver.close_report()
     }
@@ -558,6 +611,11 @@ impl WebSocket {
         self.receiver.state()
     }
 
+    /// Bytes queued and not yet written. See [`Sender::buffered_amount`].
+    pub fn buffered_amount(&self) -> usize {
+        self.sender.buffered_amount()
+    }
+
     /// The peer's address, when the stream is a `TcpStream`.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.receiver.peer_addr()
@@ -565,12 +623,18 @@ impl WebSocket {
 
     /// Server: the client's upgrade request (path, query, headers).
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
+    }
+
+    /// Server: takes the upgrade request out, freeing its memory once you are done with it
+    /// (a long-lived connection need not hold its request headers).
+    pub fn take_request(&mut self) -> Option<Box<Request>> {
+        self.request.take()
     }
 
     /// Client: the server's upgrade response (e.g. the chosen subprotocol).
     pub fn response(&self) -> Option<&Response> {
-        self.response.as_ref()
+        self.response.as_deref()
     }
 }
 

@@ -1,0 +1,730 @@
+//! The connection state every handle shares: the core [`Connection`], the stream and the
+//! timer behind one mutex. There is no driver task: whichever handle is polled does the
+//! I/O the driver contract asks for, under the lock, with `&mut` access to everything.
+//!
+//! - The stream and the timer are always polled with one waker of the connection's own, a
+//!   [`FanOut`], which wakes every task waiting on the connection (the receiving task and the
+//!   sending tasks). So a readiness or a deadline reaches whoever waits, whichever handle
+//!   polled last, and a handle polled from another task never steals a waker.
+//! - A task registers in the fan-out only when it is about to wait, then tries once more
+//!   before returning `Pending` (no lost wake-up, no spurious wake-up on the common path).
+//! - Only the receiving side (the [`Receiver`](crate::Receiver), or the background task that
+//!   replaces it once it is dropped) reads the stream and calls `poll_event`, and only when
+//!   asked for its next item: the core never parses ahead of the application.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+use wsmachine::io::IoDirection;
+use wsmachine::{CloseCode, CloseReport, Connection, Event, Message, SendError, State, Timestamp};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::socket::Incoming;
+
+/// Rounds of I/O per poll before yielding to the scheduler.
+const BUDGET: usize = 32;
+/// Slices per vectored write.
+const SLICES: usize = 16;
+
+/// The stream, type-erased so that the handles are not generic.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T> Io for T where T: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+/// The tasks waiting on one connection.
+#[derive(Default)]
+struct Slots {
+    /// The receiving task.
+    rx: Option<Waker>,
+    /// Sending tasks (waiting for room, for a flush, or for the end).
+    tx: Vec<Waker>,
+}
+
+/// The waker handed to the stream and the timer: it wakes every waiting task. It holds no
+/// reference to the connection (only task wakers), so no reference cycle goes through the
+/// I/O driver.
+#[derive(Default)]
+pub(crate) struct FanOut {
+    slots: Mutex<Slots>,
+}
+
+impl FanOut {
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The receiving task waits.
+    pub(crate) fn register_rx(&self, waker: &Waker) {
+        let mut s = self.slots();
+        match &s.rx {
+            Some(w) if w.will_wake(waker) => {}
+            _ => s.rx = Some(waker.clone()),
+        }
+    }
+
+    /// A sending task waits.
+    pub(crate) fn register_tx(&self, waker: &Waker) {
+        let mut s = self.slots();
+        if !s.tx.iter().any(|w| w.will_wake(waker)) {
+            s.tx.push(waker.clone());
+        }
+    }
+
+    /// Wakes the receiving task, if it waits.
+    pub(crate) fn wake_rx(&self) {
+        let w = self.slots().rx.take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Wakes the sending tasks that wait.
+    pub(crate) fn wake_tx(&self) {
+        let mut tx = {
+            let mut s = self.slots();
+            if s.tx.is_empty() {
+                return;
+            }
+            std::mem::take(&mut s.tx)
+        };
+        for w in tx.drain(..) {
+            w.wake();
+        }
+        // Keep the list's allocation for the next waiters.
+        let mut s = self.slots();
+        if s.tx.is_empty() {
+            s.tx = tx;
+        }
+    }
+
+    fn wake_all(&self) {
+        self.wake_rx();
+        self.wake_tx();
+    }
+}
+
+impl Wake for FanOut {
+    fn wake(self: Arc<Self>) {
+        self.wake_all();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_all();
+    }
+}
+
+/// What one attempt at an operation came to.
+pub(crate) enum Step<T> {
+    /// Done.
+    Ready(T),
+    /// Waiting for the stream, the timer or another task.
+    Pending,
+    /// Made progress for a whole budget: yield to the scheduler, then go on.
+    Yield,
+}
+
+/// Everything behind the lock.
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
+    /// The stream, until the transport is over.
+    io: Option<Box<dyn Io>>,
+    origin: Instant,
+    /// Allocated at the first deadline, then reset.
+    sleep: Option<Pin<Box<Sleep>>>,
+    read_size: usize,
+    linger: std::time::Duration,
+    /// Set once the connection is closed or abandoned: drop the stream by then at the latest.
+    linger_until: Option<Instant>,
+    /// EOF or a read error: read no more.
+    read_done: bool,
+    /// Our write side is shut (FIN sent) or dead.
+    write_done: bool,
+    needs_flush: bool,
+    /// Bytes written since the start (to tell a sender when its message is out).
+    pub(crate) written: u64,
+    /// Times `handle_timeout` ran (to wake the receiver when a sender fired a timer).
+    fired: u64,
+    /// The first I/O error, reported as an `Err` item before the end.
+    io_error: Option<io::Error>,
+    pub(crate) report: Option<CloseReport>,
+    /// The `Closed` item held back behind the I/O error.
+    stash: Option<Incoming>,
+    /// `Event::Closed` was pulled from the core.
+    closed_seen: bool,
+}
+
+impl Inner {
+    fn new(io: Box<dyn Io>, conn: Connection, origin: Instant, config: &Config) -> Inner {
+        Inner {
+            conn,
+            io: Some(io),
+            origin,
+            sleep: None,
+            read_size: config.read_size.max(512),
+            linger: config.linger,
+            linger_until: None,
+            read_done: false,
+            write_done: false,
+            needs_flush: false,
+            written: 0,
+            fired: 0,
+            io_error: None,
+            report: None,
+            stash: None,
+            closed_seen: false,
+        }
+    }
+
+    /// The connection's clock: time since its origin.
+    pub(crate) fn now(&self) -> Timestamp {
+        Timestamp::from_duration(Instant::now().saturating_duration_since(self.origin))
+    }
+
+    /// Whether the transport is over (the stream was dropped).
+    pub(crate) fn finished(&self) -> bool {
+        self.io.is_none()
+    }
+
+    // ----- the I/O of the driver contract -----
+
+    /// Timers, due ones only (no clock read beyond one `Instant::now`): runs
+    /// `handle_timeout` when the core's deadline passed and drops the stream when the linger
+    /// deadline passed.
+    fn fire_due_timers(&mut self, now: Instant) -> bool {
+        if self.io.is_none() {
+            return false;
+        }
+        let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
+        let mut progress = false;
+        if self.conn.poll_timeout().is_some_and(|d| d <= ts) {
+            self.conn.handle_timeout(ts);
+            self.fired += 1;
+            progress = true;
+        }
+        if self.linger_until.is_some_and(|l| l <= now) {
+            self.give_up();
+            progress = true;
+        }
+        progress
+    }
+
+    /// Sleeps until the next deadline (the core's, or the linger); `true` if it is due.
+    fn arm_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.io.is_none() {
+            return false;
+        }
+        let core = self
+            .conn
+            .poll_timeout()
+            .map(|d| self.origin + d.as_duration());
+        let at = match (core, self.linger_until) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return false,
+        };
+        let sleep = match &mut self.sleep {
+            Some(s) => {
+                if s.deadline() != at {
+                    s.as_mut().reset(at);
+                }
+                s
+            }
+            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(at))),
+        };
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        // The timer may round: act as of the deadline at least.
+        self.fire_due_timers(Instant::now().max(at))
+    }
+
+    /// Writes what the core has queued (vectored, no copy), then flushes.
+    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(io) = self.io.as_mut() else {
+            return false;
+        };
+        if self.write_done {
+            return false;
+        }
+        let mut progress = false;
+        while self.conn.pending_transmit() > 0 {
+            let mut slices = [IoSlice::new(&[]); SLICES];
+            let n = self.conn.transmit_io_slices(&mut slices);
+            match Pin::new(&mut **io).poll_write_vectored(cx, &slices[..n]) {
+                Poll::Ready(Ok(0)) => {
+                    self.write_failed(io::Error::from(io::ErrorKind::WriteZero));
+                    return true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.conn.advance_transmit(n);
+                    self.written += n as u64;
+                    self.needs_flush = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    if self.conn.handle_io_error(&e, IoDirection::Write) {
+                        self.write_failed(e);
+                        return true;
+                    }
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        // WouldBlock from a stream that did not register a wake-up.
+                        cx.waker().wake_by_ref();
+                        return progress;
+                    }
+                }
+                Poll::Pending => return progress,
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut **io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => {
+                    if self.conn.handle_io_error(&e, IoDirection::Write) {
+                        self.write_failed(e);
+                        return true;
+                    }
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending => {}
+            }
+        }
+        progress
+    }
+
+    /// The core was told; remember the error for the application.
+    fn write_failed(&mut self, e: io::Error) {
+        if e.kind() == io::ErrorKind::WriteZero {
+            self.conn.handle_io_error(&e, IoDirection::Write);
+        }
+        self.write_done = true;
+        self.needs_flush = false;
+        self.io_error.get_or_insert(e);
+    }
+
+    /// Once the core is closed and everything is written: FIN (once), then drop the stream
+    /// when the core says so (after the drain that follows a failure).
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.io.is_none() || !self.conn.is_closed() {
+            return false;
+        }
+        if self.linger_until.is_none() {
+            self.linger_until = Some(Instant::now() + self.linger);
+        }
+        let mut progress = false;
+        if !self.write_done && self.conn.pending_transmit() == 0 && !self.needs_flush {
+            if let Some(io) = self.io.as_mut() {
+                if Pin::new(&mut **io).poll_shutdown(cx).is_ready() {
+                    self.write_done = true;
+                    progress = true;
+                }
+            }
+        }
+        if self.write_done && self.conn.should_close_transport() {
+            self.drop_stream();
+            progress = true;
+        }
+        progress
+    }
+
+    fn drop_stream(&mut self) {
+        self.io = None;
+        self.sleep = None;
+        self.read_done = true;
+        self.write_done = true;
+    }
+
+    /// The linger ran out: drop the stream; the core learns the transport is gone.
+    fn give_up(&mut self) {
+        if self.io.is_some() {
+            self.drop_stream();
+            if !self.conn.is_closed() {
+                self.conn.handle_reset();
+            }
+        }
+    }
+
+    /// Reads once, straight into the core's receive buffer, while the core wants input.
+    fn poll_read(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        if self.read_done || !self.conn.wants_input() {
+            return false;
+        }
+        let Some(io) = self.io.as_mut() else {
+            return false;
+        };
+        let buf = self.conn.input_buffer(self.read_size);
+        let res = {
+            let read = io.read_buf(&mut *buf);
+            let read = pin!(read);
+            read.poll(cx)
+        };
+        let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
+        match res {
+            Poll::Pending => {
+                // Nothing to read: an idle connection keeps no receive buffer.
+                if buf.is_empty() && buf.capacity() > 0 {
+                    *buf = BytesMut::new();
+                }
+                false
+            }
+            Poll::Ready(Ok(0)) => {
+                self.conn.handle_input_appended(ts);
+                self.read_done = true;
+                self.conn.handle_eof();
+                true
+            }
+            Poll::Ready(Ok(_)) => {
+                self.conn.handle_input_appended(ts);
+                true
+            }
+            Poll::Ready(Err(e)) => {
+                self.conn.handle_input_appended(ts);
+                if self.conn.handle_io_error(&e, IoDirection::Read) {
+                    self.read_done = true;
+                    self.io_error.get_or_insert(e);
+                } else if e.kind() != io::ErrorKind::Interrupted {
+                    cx.waker().wake_by_ref();
+                    return false;
+                }
+                true
+            }
+        }
+    }
+
+    /// One round of I/O: due timers, writes, the transport's end, one read (if `read`);
+    /// with no progress, arms the timer. Returns whether anything moved.
+    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> bool {
+        let now = Instant::now();
+        let mut progress = self.fire_due_timers(now);
+        progress |= self.poll_write(cx);
+        progress |= self.poll_end(cx);
+        if read {
+            progress |= self.poll_read(cx, now);
+        }
+        if !progress {
+            progress = self.arm_timer(cx);
+        }
+        progress
+    }
+
+    // ----- the receiving side -----
+
+    /// The application's next item: events parsed one at a time, only now; reads only when
+    /// the core has no event to give. After `Closed`, keeps driving the transport to its
+    /// end (write, FIN, drain), then `None`.
+    pub(crate) fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Step<Option<Incoming>> {
+        for _ in 0..BUDGET {
+            if let Some(item) = self.stash.take() {
+                return Step::Ready(Some(item));
+            }
+            if !self.closed_seen {
+                if let Some(event) = self.conn.poll_event() {
+                    // Pongs and the Close echo go out as part of polling.
+                    if self.conn.pending_transmit() > 0 || self.conn.is_closed() {
+                        self.poll_write(cx);
+                        self.poll_end(cx);
+                    }
+                    match self.item(event) {
+                        Some(item) => return Step::Ready(Some(item)),
+                        None => continue,
+                    }
+                }
+            } else if self.io.is_none() {
+                return Step::Ready(None);
+            }
+            if !self.poll_io(cx, true) {
+                return Step::Pending;
+            }
+        }
+        Step::Yield
+    }
+
+    fn item(&mut self, event: Event) -> Option<Incoming> {
+        Some(match event {
+            Event::Message(m) => Incoming::Message(m),
+            Event::Fragment(f) => Incoming::Fragment(f),
+            Event::Ping(p) => Incoming::Ping(p),
+            Event::Pong(p) => Incoming::Pong(p),
+            Event::CloseReceived(f) => Incoming::Close(f),
+            Event::Error(e) => Incoming::Error(Error::from_connection(e)),
+            Event::Closed(report) => {
+                self.closed_seen = true;
+                self.report = Some(report.clone());
+                match self.io_error.take() {
+                    Some(e) => {
+                        self.stash = Some(Incoming::Closed(report));
+                        Incoming::Error(Error::Io(e))
+                    }
+                    None => Incoming::Closed(report),
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// Opening handshake: drives until `Request` (server) or `Connected` (client); on
+    /// failure, drives the transport to its end (the HTTP error response goes out) and
+    /// gives the error.
+    pub(crate) fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Step<Result<Event, Error>> {
+        for _ in 0..BUDGET {
+            if !self.closed_seen {
+                if let Some(event) = self.conn.poll_event() {
+                    match event {
+                        Event::Request(_) | Event::Connected(_) => return Step::Ready(Ok(event)),
+                        Event::Error(e) => {
+                            self.stash = Some(Incoming::Error(Error::from_connection(e)));
+                        }
+                        Event::Closed(report) => {
+                            self.closed_seen = true;
+                            self.report = Some(report);
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+            } else if self.io.is_none() {
+                let error = match (self.stash.take(), self.io_error.take()) {
+                    (Some(Incoming::Error(e)), _) => e,
+                    (_, Some(e)) => Error::Io(e),
+                    _ => Error::Io(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                };
+                return Step::Ready(Err(error));
+            }
+            if !self.poll_io(cx, true) {
+                return Step::Pending;
+            }
+        }
+        Step::Yield
+    }
+
+    // ----- the sending side -----
+
+    /// The error a send gets from the connection's state, if it cannot send now.
+    pub(crate) fn send_refusal(&self) -> Option<Error> {
+        match self.conn.state() {
+            State::Open => None,
+            State::Connecting => Some(Error::Send(SendError::NotOpen)),
+            State::Closing => Some(Error::Send(SendError::Closing)),
+            State::Closed => Some(Error::closed()),
+        }
+    }
+
+    /// Queues `message` if the send queue has room for it; gives it back if not. A message
+    /// that cannot fit even in an empty queue is an error.
+    pub(crate) fn try_queue(&mut self, message: Message) -> Result<Option<Message>, Error> {
+        if let Some(e) = self.send_refusal() {
+            return Err(e);
+        }
+        self.check_cost(message.payload().len())?;
+        if self.conn.config().send_queue_cost(message.payload().len()) > self.conn.send_capacity() {
+            return Ok(Some(message));
+        }
+        self.conn.send(message).map_err(Error::Send)?;
+        Ok(None)
+    }
+
+    /// Refuses a payload that could never fit in the send queue.
+    pub(crate) fn check_cost(&self, len: usize) -> Result<(), Error> {
+        let config = self.conn.config();
+        let limit = config.limits.max_send_queue;
+        if config.send_queue_cost(len) > limit {
+            let queued = limit - self.conn.send_capacity();
+            return Err(Error::Send(SendError::QueueFull { queued, limit }));
+        }
+        Ok(())
+    }
+
+    /// Whether `len` payload bytes fit in the send queue now.
+    pub(crate) fn has_room(&self, len: usize) -> bool {
+        self.conn.config().send_queue_cost(len) <= self.conn.send_capacity()
+    }
+
+    /// The byte count `written` reaches once everything queued so far is written.
+    pub(crate) fn flush_target(&self) -> u64 {
+        self.written + self.conn.pending_transmit() as u64
+    }
+
+    /// Whether everything up to `target` is written (or nothing more can be).
+    pub(crate) fn flushed(&self, target: u64) -> bool {
+        self.written >= target || self.conn.pending_transmit() == 0
+    }
+
+    /// Every handle is gone: close normally (if open) and bound the rest by the linger.
+    fn abandon(&mut self) {
+        if self.conn.state() == State::Open {
+            let now = self.now();
+            let _ = self.conn.close(now, CloseCode::NORMAL, "");
+        }
+        if self.linger_until.is_none() && self.io.is_some() {
+            self.linger_until = Some(Instant::now() + self.linger);
+        }
+    }
+}
+
+/// One connection, shared by its handles.
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    pub(crate) fanout: Arc<FanOut>,
+    /// The fan-out as a waker, for the stream and the timer.
+    io_waker: Waker,
+    pub(crate) peer_addr: Option<SocketAddr>,
+    /// Live `Sender`s.
+    pub(crate) senders: AtomicUsize,
+    /// The `Receiver` lives.
+    pub(crate) receiver: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        io: Box<dyn Io>,
+        conn: Connection,
+        origin: Instant,
+        peer_addr: Option<SocketAddr>,
+        config: &Config,
+    ) -> Arc<Shared> {
+        let fanout = Arc::new(FanOut::default());
+        Arc::new(Shared {
+            inner: Mutex::new(Inner::new(io, conn, origin, config)),
+            io_waker: Waker::from(fanout.clone()),
+            fanout,
+            peer_addr,
+            senders: AtomicUsize::new(0),
+            receiver: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the connection with the fan-out's context for the I/O, then wakes the
+    /// tasks waiting on what `f` moved: sending tasks when bytes were written or the state
+    /// changed, the receiving task when the state changed or a timer fired.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner, &mut Context<'_>) -> R) -> R {
+        let mut inner = self.lock();
+        let before = (
+            inner.written,
+            inner.conn.state(),
+            inner.finished(),
+            inner.fired,
+        );
+        let mut cx = Context::from_waker(&self.io_waker);
+        let r = f(&mut inner, &mut cx);
+        let after = (
+            inner.written,
+            inner.conn.state(),
+            inner.finished(),
+            inner.fired,
+        );
+        drop(inner);
+        let moved = before.1 != after.1 || before.2 != after.2;
+        if moved || before.0 != after.0 {
+            self.fanout.wake_tx();
+        }
+        if moved || before.3 != after.3 {
+            self.fanout.wake_rx();
+        }
+        r
+    }
+
+    /// Polls an operation of a sending task: tries, and if it must wait, registers the task
+    /// and tries once more (so a wake-up between the two is not lost).
+    pub(crate) fn poll_tx<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut attempt: impl FnMut(&mut Inner, &mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R> {
+        self.with(|inner, io| {
+            if let Poll::Ready(r) = attempt(inner, io) {
+                return Poll::Ready(r);
+            }
+            self.fanout.register_tx(cx.waker());
+            attempt(inner, io)
+        })
+    }
+
+    /// Polls for the receiving side's next item (registering the task as the receiver when
+    /// it must wait).
+    pub(crate) fn poll_rx<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut attempt: impl FnMut(&mut Inner, &mut Context<'_>) -> Step<R>,
+    ) -> Poll<R> {
+        let step = self.with(|inner, io| match attempt(inner, io) {
+            Step::Pending => {
+                self.fanout.register_rx(cx.waker());
+                attempt(inner, io)
+            }
+            other => other,
+        });
+        match step {
+            Step::Ready(r) => Poll::Ready(r),
+            Step::Pending => Poll::Pending,
+            Step::Yield => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The receiver is gone: if the transport is not over, a background task takes its
+    /// place (reading, answering pings, discarding what arrives) until it is; with no sender
+    /// left either, it closes the connection normally first.
+    pub(crate) fn receiver_dropped(self: &Arc<Self>) {
+        self.receiver.store(false, Ordering::SeqCst);
+        let abandoned = self.senders.load(Ordering::SeqCst) == 0;
+        let running = self.with(|inner, io| {
+            if inner.finished() && inner.closed_seen {
+                return false;
+            }
+            if abandoned {
+                inner.abandon();
+                inner.poll_io(io, false);
+            }
+            true
+        });
+        if !running {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(finish(self.clone()));
+        }
+    }
+
+    /// The last sender is gone: if the receiver is gone too, wake the background task so
+    /// that it closes the connection.
+    pub(crate) fn last_sender_dropped(&self) {
+        if !self.receiver.load(Ordering::SeqCst) {
+            self.fanout.wake_rx();
+        }
+    }
+}
+
+/// The background task that replaces a dropped receiver: drives the connection to its end,
+/// discarding what arrives; closes normally once no sender is left.
+async fn finish(shared: Arc<Shared>) {
+    std::future::poll_fn(|cx| {
+        shared.poll_rx(cx, |inner, io| {
+            for _ in 0..BUDGET {
+                if shared.senders.load(Ordering::SeqCst) == 0 {
+                    inner.abandon();
+                }
+                match inner.poll_next_item(io) {
+                    Step::Ready(Some(_)) => {}
+                    Step::Ready(None) => return Step::Ready(()),
+                    Step::Pending => return Step::Pending,
+                    Step::Yield => return Step::Yield,
+                }
+            }
+            Step::Yield
+        })
+    })
+    .await
+}
