@@ -2,6 +2,7 @@
 //! [`accept_with_prefix`] and the handshake-free [`open`].
 
 use std::any::Any;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -81,32 +82,49 @@ pub async fn connect_with(url: &str, config: impl Into<Config>) -> Result<WebSoc
 /// Runs the client handshake for `request` over a stream the caller opened (a TCP stream,
 /// a TLS stream for `wss://`, a pipe), then returns the open connection. The request's URL
 /// gives the `Host` header and the resource; the stream decides where the bytes go.
-pub async fn client_with_stream<S>(
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled), so that the future itself stays small.
+pub fn client_with_stream<S, C>(
     stream: S,
     request: &ClientRequest,
-    config: impl Into<Config>,
-) -> Result<WebSocket, Error>
+    config: C,
+) -> impl Future<Output = Result<WebSocket, Error>> + Send + use<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: Into<Config>,
+{
+    let shared = client_shared(stream, request, &config.into());
+    async move {
+        let shared = shared?;
+        match handshake(&shared).await? {
+            Event::Connected(response) => Ok(WebSocket::new(shared, None, Some(response))),
+            _ => Err(Error::closed()),
+        }
+    }
+}
+
+fn client_shared<S>(
+    stream: S,
+    request: &ClientRequest,
+    config: &Config,
+) -> Result<Arc<Shared>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = config.into();
     let origin = Instant::now();
     let conn =
         Connection::client(request, config.core, Timestamp::ZERO).map_err(Error::Handshake)?;
-    let shared = start(stream, conn, origin, &config);
-    match handshake(&shared).await? {
-        Event::Connected(response) => Ok(WebSocket::new(shared, None, Some(response))),
-        _ => Err(Error::closed()),
-    }
+    Ok(start(stream, conn, origin, config))
 }
 
 /// Accepts a WebSocket upgrade on a server stream with the default [`Config`], accepting
 /// every valid request (no subprotocol).
-pub async fn accept<S>(stream: S) -> Result<WebSocket, Error>
+pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocket, Error>> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    accept_with(stream, Config::default(), |_| Decision::accept()).await
+    accept_with(stream, Config::default(), |_| Decision::accept())
 }
 
 /// Accepts a WebSocket upgrade on a server stream; `decide` sees the request (path, query,
@@ -115,37 +133,55 @@ where
 /// [`Error::Rejected`]; an invalid one [`Error::Handshake`]; an invalid
 /// [`Accept`](wsmachine::Accept) a 500 response and [`Error::Accept`]. In every failure
 /// the response is written and the stream shut down before the error is returned.
-pub async fn accept_with<S, F>(
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled), so that the future, which a server keeps per connection, stays small.
+pub fn accept_with<S, C, F>(
     stream: S,
-    config: impl Into<Config>,
+    config: C,
     decide: F,
-) -> Result<WebSocket, Error>
+) -> impl Future<Output = Result<WebSocket, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: Into<Config>,
     F: FnOnce(&Request) -> Decision,
 {
-    accept_with_prefix(stream, &[], config, decide).await
+    accept_with_prefix(stream, &[], config, decide)
 }
 
 /// [`accept_with`] for a stream whose first bytes were already read by the caller (e.g. an
 /// HTTP server that peeked at the request to route it): `prefix` is fed first.
-pub async fn accept_with_prefix<S, F>(
+pub fn accept_with_prefix<S, C, F>(
     stream: S,
     prefix: &[u8],
-    config: impl Into<Config>,
+    config: C,
     decide: F,
-) -> Result<WebSocket, Error>
+) -> impl Future<Output = Result<WebSocket, Error>> + use<S, C, F>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: Into<Config>,
     F: FnOnce(&Request) -> Decision,
 {
-    let config = config.into();
+    let shared = server_shared(stream, prefix, &config.into());
+    decide_upgrade(shared, decide)
+}
+
+fn server_shared<S>(stream: S, prefix: &[u8], config: &Config) -> Arc<Shared>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let origin = Instant::now();
     let mut conn = Connection::server(config.core, Timestamp::ZERO);
     if !prefix.is_empty() {
         conn.handle_input(Timestamp::ZERO, prefix);
     }
-    let shared = start(stream, conn, origin, &config);
+    start(stream, conn, origin, config)
+}
+
+async fn decide_upgrade<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
+where
+    F: FnOnce(&Request) -> Decision,
+{
     let Event::Request(request) = handshake(&shared).await? else {
         return Err(Error::closed());
     };
