@@ -9,8 +9,10 @@
 //! - A task registers in the fan-out only when it is about to wait, then tries once more
 //!   before returning `Pending` (no lost wake-up, no spurious wake-up on the common path).
 //! - Only the receiving side (the [`Receiver`](crate::Receiver), or the background task that
-//!   replaces it once it is dropped) reads the stream and calls `poll_event`, and only when
-//!   asked for its next item: the core never parses ahead of the application.
+//!   replaces it once it is dropped) calls `poll_event`, and only when asked for its next
+//!   item: the core never parses ahead of the application. It reads the stream when the core
+//!   has no event to give; a sender that has to wait reads too (never parsing), while the
+//!   core wants input.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -152,6 +154,8 @@ pub(crate) struct Inner {
     pub(crate) written: u64,
     /// Times `handle_timeout` ran (to wake the receiver when a sender fired a timer).
     fired: u64,
+    /// Reads that fed the core (to wake the receiver when a sender read for it).
+    reads: u64,
     /// The first I/O error, reported as an `Err` item before the end.
     io_error: Option<io::Error>,
     pub(crate) report: Option<CloseReport>,
@@ -176,6 +180,7 @@ impl Inner {
             needs_flush: false,
             written: 0,
             fired: 0,
+            reads: 0,
             io_error: None,
             report: None,
             stash: None,
@@ -366,6 +371,9 @@ impl Inner {
             read.poll(cx)
         };
         let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
+        if res.is_ready() {
+            self.reads += 1;
+        }
         match res {
             Poll::Pending => {
                 // Nothing to read: an idle connection keeps no receive buffer.
@@ -606,29 +614,25 @@ impl Shared {
 
     /// Runs `f` on the connection with the fan-out's context for the I/O, then wakes the
     /// tasks waiting on what `f` moved: sending tasks when bytes were written or the state
-    /// changed, the receiving task when the state changed or a timer fired.
+    /// changed; the receiving task when the state changed, a timer fired or (unless `f`
+    /// runs for the receiver itself) input was read.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner, &mut Context<'_>) -> R) -> R {
+        self.with_side(false, f)
+    }
+
+    fn with_side<R>(&self, receiver: bool, f: impl FnOnce(&mut Inner, &mut Context<'_>) -> R) -> R {
         let mut inner = self.lock();
-        let before = (
-            inner.written,
-            inner.conn.state(),
-            inner.finished(),
-            inner.fired,
-        );
+        let snapshot = |i: &Inner| (i.written, i.conn.state(), i.finished(), i.fired, i.reads);
+        let before = snapshot(&inner);
         let mut cx = Context::from_waker(&self.io_waker);
         let r = f(&mut inner, &mut cx);
-        let after = (
-            inner.written,
-            inner.conn.state(),
-            inner.finished(),
-            inner.fired,
-        );
+        let after = snapshot(&inner);
         drop(inner);
         let moved = before.1 != after.1 || before.2 != after.2;
         if moved || before.0 != after.0 {
             self.fanout.wake_tx();
         }
-        if moved || before.3 != after.3 {
+        if moved || before.3 != after.3 || (!receiver && before.4 != after.4) {
             self.fanout.wake_rx();
         }
         r
@@ -657,7 +661,7 @@ impl Shared {
         cx: &mut Context<'_>,
         mut attempt: impl FnMut(&mut Inner, &mut Context<'_>) -> Step<R>,
     ) -> Poll<R> {
-        let step = self.with(|inner, io| match attempt(inner, io) {
+        let step = self.with_side(true, |inner, io| match attempt(inner, io) {
             Step::Pending => {
                 self.fanout.register_rx(cx.waker());
                 attempt(inner, io)
@@ -686,7 +690,9 @@ impl Shared {
             }
             if abandoned {
                 inner.abandon();
-                inner.poll_io(io, false);
+                // Write the Close now if the stream takes it (no timer: a drop may happen
+                // outside a runtime).
+                inner.poll_write(io);
             }
             true
         });

@@ -59,8 +59,11 @@ type Queue<'a> = dyn FnMut(&mut Inner) -> Result<bool, Error> + Send + 'a;
 /// once the message is written to the stream. A send on a closing or closed connection
 /// returns an error (never panics).
 ///
-/// Sending does not read: the [`Receiver`] (or, once it is dropped, a background task that
-/// discards what arrives) reads the stream, answers pings and sees the peer's Close.
+/// Sending never parses what arrives: the [`Receiver`] (or, once it is dropped, a
+/// background task that discards what arrives) does, answering pings and seeing the peer's
+/// Close. A send that has to wait reads the stream into the core (while the core wants
+/// input, so at most [`Limits::input_high_water`](wsmachine::Limits::input_high_water)
+/// beyond the frame being received), which keeps the keepalive fed while it waits.
 pub struct Sender {
     shared: Arc<Shared>,
     /// `Sink`: a message given to `start_send` while the queue had no room.
@@ -124,7 +127,7 @@ impl Sender {
                         return Poll::Ready(Ok(()));
                     }
                 }
-                if !inner.poll_io(io, false) {
+                if !inner.poll_io(io, true) {
                     return Poll::Pending;
                 }
             }
@@ -279,7 +282,7 @@ impl Sender {
                     if inner.conn.is_closed() || inner.finished() {
                         return Poll::Ready(());
                     }
-                    if !inner.poll_io(io, false) {
+                    if !inner.poll_io(io, true) {
                         return Poll::Pending;
                     }
                 }
@@ -322,7 +325,7 @@ impl Sender {
                         Ok(false) => {}
                     }
                 }
-                if !inner.poll_io(io, false) {
+                if !inner.poll_io(io, true) {
                     return Poll::Pending;
                 }
             }
