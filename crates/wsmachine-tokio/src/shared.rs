@@ -614,15 +614,25 @@ impl Shared {
 
     /// Runs `f` on the connection with the fan-out's context for the I/O, then wakes the
     /// tasks waiting on what `f` moved: sending tasks when bytes were written or the state
-    /// changed; the receiving task when the state changed, a timer fired or (unless `f`
-    /// runs for the receiver itself) input was read.
+    /// changed; the receiving task when the state changed, a timer fired, the core started
+    /// wanting input again (a sender wrote out the backlog that stopped reading) or (unless
+    /// `f` runs for the receiver itself) input was read.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner, &mut Context<'_>) -> R) -> R {
         self.with_side(false, f)
     }
 
     fn with_side<R>(&self, receiver: bool, f: impl FnOnce(&mut Inner, &mut Context<'_>) -> R) -> R {
         let mut inner = self.lock();
-        let snapshot = |i: &Inner| (i.written, i.conn.state(), i.finished(), i.fired, i.reads);
+        let snapshot = |i: &Inner| {
+            (
+                i.written,
+                i.conn.state(),
+                i.finished(),
+                i.fired,
+                i.reads,
+                i.conn.wants_input(),
+            )
+        };
         let before = snapshot(&inner);
         let mut cx = Context::from_waker(&self.io_waker);
         let r = f(&mut inner, &mut cx);
@@ -632,7 +642,8 @@ impl Shared {
         if moved || before.0 != after.0 {
             self.fanout.wake_tx();
         }
-        if moved || before.3 != after.3 || (!receiver && before.4 != after.4) {
+        let unblocked = !before.5 && after.5;
+        if moved || unblocked || before.3 != after.3 || (!receiver && before.4 != after.4) {
             self.fanout.wake_rx();
         }
         r
