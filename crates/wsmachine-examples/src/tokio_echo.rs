@@ -52,13 +52,10 @@ fn peer_name(peer: Option<SocketAddr>) -> String {
     peer.map_or_else(|| "?".into(), |a| a.to_string())
 }
 
-/// The echo server's configuration: messages and frames up to 64 MiB, a 160 MiB send queue
-/// (room for a 64 MiB echo while another is being written).
+/// The echo server's configuration: [`big_message_config`](crate::big_message_config)
+/// (messages and frames up to 64 MiB, a 160 MiB send queue) with the adapter's defaults.
 pub fn echo_config() -> Config {
-    Config::new()
-        .max_message_size(64 << 20)
-        .max_frame_size(64 << 20)
-        .max_send_queue(160 << 20)
+    Config::from(crate::big_message_config())
 }
 
 /// Echoes every text and binary message back unchanged until the connection ends; logs
