@@ -296,7 +296,7 @@ if [ ${#clients[@]} -gt 0 ]; then
 {"url": "ws://127.0.0.1:$port", "outdir": "$OUT/reports/clients",
  "cases": $CASES_JSON, "exclude-cases": $EXCLUDE_JSON, "exclude-agent-cases": {}}
 EOF
-    (cd "$OUT" && exec "$WSTEST" -m fuzzingserver -s fuzzingserver.json) >"$OUT/logs/wstest-fuzzingserver.log" 2>&1 &
+    (cd "$OUT" && exec "$WSTEST" -m fuzzingserver -s fuzzingserver.json --webport 0) >"$OUT/logs/wstest-fuzzingserver.log" 2>&1 &
     wpid=$!; PIDS+=("$wpid")
     if wait_port "$port" "$wpid"; then
         for a in "${clients[@]}"; do

@@ -32,7 +32,7 @@ cargo test --workspace --doc
 
 if [ "${WSM_SKIP_AUTOBAHN:-0}" != 1 ]; then
   echo "== Autobahn|Testsuite (every case OK or INFORMATIONAL)"
-  bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,mio-server,mio-client}"
+  bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,tokio-server,tokio-client,mio-server,mio-client}"
 fi
 
 if [ "${WSM_SKIP_FUZZ:-0}" != 1 ]; then
