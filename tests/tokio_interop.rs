@@ -4,20 +4,16 @@
 //! Without `.peers/env` these tests FAIL, saying to run the script, unless
 //! `WSM_SKIP_INTEROP=1` is set (then they print a skip line and pass).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::Command;
 use wsmachine_examples::tokio_echo::{ChatOptions, Log, echo_config, serve_chat, serve_echo};
-use wsmachine_tokio::{CloseCode, Config, Incoming, Message, WebSocket};
+use wsmachine_test_support::peers::{self, PeerEnv, PeerServer};
+use wsmachine_tokio::{CloseCode, Config, Incoming, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -27,94 +23,27 @@ async fn bounded<F: Future>(f: F) -> F::Output {
         .expect("test did not finish in time")
 }
 
-/// The repository root (cargo sets `CARGO_MANIFEST_DIR` when it runs the tests too).
-fn root() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-}
-
-/// The peers' interpreters from `.peers/env`, or `None` (after printing a skip line) when
-/// they are missing and `WSM_SKIP_INTEROP=1`. Panics when they are missing otherwise.
-fn peers(test: &str) -> Option<HashMap<String, String>> {
-    let path = root().join(".peers/env");
-    let skip = std::env::var("WSM_SKIP_INTEROP").is_ok_and(|v| v == "1");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(
-            text.lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .collect(),
-        ),
-        Err(_) if skip => {
-            println!("SKIP {test}: interop peers not installed (WSM_SKIP_INTEROP=1)");
-            None
-        }
-        Err(e) => panic!(
-            "{test}: interop peers are not installed ({}: {e}). Run scripts/install-peers.sh \
-             (or set WSM_SKIP_INTEROP=1 to skip the interop tests)",
-            path.display()
-        ),
-    }
-}
-
-/// One peer's interpreter; a missing one is handled like missing peers.
-fn peer(test: &str, key: &str) -> Option<String> {
-    let env = peers(test)?;
-    match env.get(key).filter(|v| !v.is_empty()) {
-        Some(v) => Some(v.clone()),
-        None if std::env::var("WSM_SKIP_INTEROP").is_ok_and(|v| v == "1") => {
-            println!("SKIP {test}: {key} not set in .peers/env (WSM_SKIP_INTEROP=1)");
-            None
-        }
-        None => panic!(
-            "{test}: {key} is not set in .peers/env. Run scripts/install-peers.sh \
-             (or set WSM_SKIP_INTEROP=1 to skip the interop tests)"
-        ),
-    }
-}
-
-fn script(name: &str) -> PathBuf {
-    root().join("tests/peers").join(name)
-}
-
 fn capture() -> (Log, Arc<Mutex<Vec<String>>>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let l = lines.clone();
     (Arc::new(move |s| l.lock().unwrap().push(s)), lines)
 }
 
-/// Runs a peer client to completion; returns its exit status and stdout.
-async fn run_client(program: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        eprintln!(
-            "stderr of {program} {args:?}:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    (out.status.success(), stdout)
-}
-
 /// A peer client runs the standard exchange against our in-process echo server.
-async fn peer_client_vs_our_echo(program: &str, client_script: &str) {
+async fn peer_client_vs_our_echo(env: PeerEnv, client_script: &'static str) {
     let (log, lines) = capture();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve_echo(listener, echo_config(), log));
     let url = format!("ws://{addr}/");
-    let script = script(client_script);
-    let (ok, stdout) = run_client(program, &[script.to_str().unwrap(), &url]).await;
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        peers::run_peer_client(&env, client_script, &url, LIMIT)
+    })
+    .await
+    .unwrap();
     assert!(
         ok && stdout.starts_with("OK 111"),
-        "peer client said: {stdout}"
+        "peer client said: {stdout}\nstderr: {stderr}"
     );
     // Our side saw a clean close with 1000 both ways.
     let want = "closed: code 1000 (received 1000, sent 1000), clean";
@@ -129,80 +58,27 @@ async fn peer_client_vs_our_echo(program: &str, client_script: &str) {
 
 #[tokio::test]
 async fn python_client_vs_tokio_echo_server() {
-    let Some(python) = peer("python_client_vs_tokio_echo_server", "PEER_PYTHON") else {
+    let Some(env) = peers::peer_env("python_client_vs_tokio_echo_server") else {
         return;
     };
-    bounded(peer_client_vs_our_echo(&python, "py_client.py")).await
+    bounded(peer_client_vs_our_echo(env, "py_client.py")).await
 }
 
 #[tokio::test]
 async fn node_client_vs_tokio_echo_server() {
-    let Some(node) = peer("node_client_vs_tokio_echo_server", "PEER_NODE") else {
+    let Some(env) = peers::peer_env("node_client_vs_tokio_echo_server") else {
         return;
     };
-    bounded(peer_client_vs_our_echo(&node, "node_client.js")).await
-}
-
-/// Starts a peer echo server and waits for its `PORT <n>` line.
-async fn start_peer_server(
-    program: &str,
-    server_script: &str,
-) -> (Child, SocketAddr, BufReader<ChildStdout>) {
-    let script = script(server_script);
-    let mut child = Command::new(program)
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = stdout.read_line(&mut line).await.unwrap();
-        assert!(n > 0, "{server_script} exited before printing PORT");
-        if let Some(port) = line.trim().strip_prefix("PORT ") {
-            let port: u16 = port.parse().unwrap();
-            return (child, SocketAddr::from(([127, 0, 0, 1], port)), stdout);
-        }
-    }
-}
-
-fn prng_bytes(n: usize) -> Vec<u8> {
-    let mut s: u32 = 0x2545_F491;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (s >> 24) as u8
-        })
-        .collect()
-}
-
-fn filled(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i % 251) as u8).collect()
+    bounded(peer_client_vs_our_echo(env, "node_client.js")).await
 }
 
 /// The standard exchange (as in tests/peers/py_client.py), run by our client.
 async fn standard_exchange(ws: &mut WebSocket) {
-    let singles = vec![
-        Message::text("hello"),
-        Message::text("héllo wörld 🎉 ∑"),
-        Message::text(""),
-        Message::binary((0..=255u8).collect::<Vec<_>>()),
-        Message::binary(Bytes::new()),
-        Message::binary(filled(125)),
-        Message::binary(filled(126)),
-        Message::binary(filled(65535)),
-        Message::binary(filled(65536)),
-        Message::binary(prng_bytes(1 << 20)),
-        Message::text("€abcde".repeat(131_072)),
-    ];
-    for (i, m) in singles.into_iter().enumerate() {
+    for (label, m) in peers::standard_messages() {
         ws.send(m.clone()).await.unwrap();
         match ws.recv().await {
-            Some(Ok(got)) => assert!(got == m, "message {i}: echo differs"),
-            other => panic!("message {i}: {other:?}"),
+            Some(Ok(got)) => peers::check_echo(&label, &m, &got).unwrap(),
+            other => panic!("{label}: {other:?}"),
         }
     }
     ws.ping(&b"p"[..]).await.unwrap();
@@ -216,22 +92,14 @@ async fn standard_exchange(ws: &mut WebSocket) {
             other => panic!("waiting for the pong: {other:?}"),
         }
     }
-    let burst: Vec<Message> = (0..100u8)
-        .map(|i| {
-            if i % 2 == 0 {
-                Message::text(format!("burst-{i}"))
-            } else {
-                Message::binary(vec![i; i as usize])
-            }
-        })
-        .collect();
-    for m in &burst {
+    let burst = peers::burst_messages();
+    for (_, m) in &burst {
         ws.send(m.clone()).await.unwrap();
     }
-    for (i, m) in burst.iter().enumerate() {
+    for (label, m) in &burst {
         match ws.recv().await {
-            Some(Ok(got)) => assert_eq!(&got, m, "burst {i}"),
-            other => panic!("burst {i}: {other:?}"),
+            Some(Ok(got)) => peers::check_echo(label, m, &got).unwrap(),
+            other => panic!("{label}: {other:?}"),
         }
     }
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
@@ -247,53 +115,55 @@ async fn standard_exchange(ws: &mut WebSocket) {
 }
 
 /// Our client runs the standard exchange against a peer echo server.
-async fn our_client_vs_peer_echo(program: &str, server_script: &str) {
-    let (_child, addr, mut stdout) = start_peer_server(program, server_script).await;
+async fn our_client_vs_peer_echo(env: PeerEnv, server_script: &str) {
+    let server = PeerServer::start(&env, server_script);
     let cfg = Config::new().max_message_size(64 << 20);
-    let mut ws = wsmachine_tokio::connect_with(&format!("ws://{addr}/"), cfg)
+    let mut ws = wsmachine_tokio::connect_with(&server.url(), cfg)
         .await
         .unwrap();
     standard_exchange(&mut ws).await;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = stdout.read_line(&mut line).await.unwrap();
-        assert!(n > 0, "{server_script} exited before printing CLOSE");
-        if line.starts_with("CLOSE ") {
-            assert_eq!(line.trim(), "CLOSE 1000 1000");
-            return;
-        }
-    }
+    let close = tokio::task::spawn_blocking(move || server.close_line(LIMIT))
+        .await
+        .unwrap();
+    assert_eq!(
+        close,
+        Some(("1000".to_string(), "1000".to_string())),
+        "{server_script} saw the close"
+    );
 }
 
 #[tokio::test]
 async fn tokio_client_vs_python_echo_server() {
-    let Some(python) = peer("tokio_client_vs_python_echo_server", "PEER_PYTHON") else {
+    let Some(env) = peers::peer_env("tokio_client_vs_python_echo_server") else {
         return;
     };
-    bounded(our_client_vs_peer_echo(&python, "py_echo_server.py")).await
+    bounded(our_client_vs_peer_echo(env, "py_echo_server.py")).await
 }
 
 #[tokio::test]
 async fn tokio_client_vs_node_echo_server() {
-    let Some(node) = peer("tokio_client_vs_node_echo_server", "PEER_NODE") else {
+    let Some(env) = peers::peer_env("tokio_client_vs_node_echo_server") else {
         return;
     };
-    bounded(our_client_vs_peer_echo(&node, "node_echo_server.js")).await
+    bounded(our_client_vs_peer_echo(env, "node_echo_server.js")).await
 }
 
 #[tokio::test]
 async fn chromium_selftest_vs_tokio_chat_server() {
-    let Some(chromium) = peer("chromium_selftest_vs_tokio_chat_server", "PEER_CHROMIUM") else {
+    let test = "chromium_selftest_vs_tokio_chat_server";
+    let Some(env) = peers::peer_env(test) else {
         return;
     };
+    let chromium = env.chromium.clone().unwrap_or_else(|| {
+        panic!("{test}: PEER_CHROMIUM is not set: run scripts/install-peers.sh")
+    });
     bounded(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (log, lines) = capture();
         let html = include_str!("../crates/wsmachine-examples/examples/chat.html");
         tokio::spawn(serve_chat(listener, html, ChatOptions::default(), log));
-        let script = script("chromium_selftest.sh");
+        let script = env.script("chromium_selftest.sh");
         let out = Command::new("bash")
             .arg(&script)
             .arg(format!("http://{addr}/?selftest"))

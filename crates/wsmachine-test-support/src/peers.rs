@@ -38,6 +38,8 @@ pub struct PeerEnv {
     pub python: PathBuf,
     /// Node with `ws` reachable from tests/peers.
     pub node: PathBuf,
+    /// Chromium, if the script installed it (`PEER_CHROMIUM`).
+    pub chromium: Option<PathBuf>,
 }
 
 impl PeerEnv {
@@ -70,7 +72,11 @@ pub fn peer_env(test: &str) -> Option<PeerEnv> {
         })
     };
     match (get("PEER_PYTHON"), get("PEER_NODE")) {
-        (Some(python), Some(node)) => Some(PeerEnv { python, node }),
+        (Some(python), Some(node)) => Some(PeerEnv {
+            python,
+            node,
+            chromium: get("PEER_CHROMIUM"),
+        }),
         _ if std::env::var("WSM_SKIP_INTEROP").as_deref() == Ok("1") => {
             println!("SKIP {test}: no .peers/env (WSM_SKIP_INTEROP=1)");
             None
