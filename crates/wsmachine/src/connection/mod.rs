@@ -58,11 +58,36 @@ enum Phase {
 
 /// One WebSocket connection, either role, with no I/O.
 ///
-/// Feed it what the transport delivers, drain [`poll_event`](Connection::poll_event) after
-/// each feed, write out what [`transmit_slices`](Connection::transmit_slices) shows and
-/// acknowledge it with [`advance_transmit`](Connection::advance_transmit), and call
-/// [`handle_timeout`](Connection::handle_timeout) at [`poll_timeout`](Connection::poll_timeout).
-/// Memory is bounded by [`Limits`](crate::Limits).
+/// # The driver contract
+///
+/// Every adapter (and any loop of your own) drives a connection the same way; `now` is the
+/// caller's monotonic clock, passed with every input that can start or move a timer:
+///
+/// 1. **Read** only while [`wants_input`](Connection::wants_input) is true (the input
+///    backpressure signal), straight into [`input_buffer`](Connection::input_buffer) then
+///    [`handle_input_appended`](Connection::handle_input_appended), or with
+///    [`handle_input`](Connection::handle_input) /
+///    [`handle_input_owned`](Connection::handle_input_owned). EOF is
+///    [`handle_eof`](Connection::handle_eof); an I/O error is
+///    `handle_io_error` (behind `std`, in [`io`](crate::io)) or
+///    [`handle_transport_end`](Connection::handle_transport_end).
+/// 2. **Poll events** with [`poll_event`](Connection::poll_event) when the application asks
+///    for its next one, never ahead of it: a reply queued before the next poll goes out
+///    before any Close a later protocol violation causes. A server answers
+///    [`Event::Request`] with [`accept`](Connection::accept) or
+///    [`reject`](Connection::reject).
+/// 3. **Write** what [`transmit_slices`](Connection::transmit_slices) (or
+///    `transmit_io_slices`) shows and acknowledge it with
+///    [`advance_transmit`](Connection::advance_transmit); partial writes lose nothing.
+/// 4. **Sleep** until [`poll_timeout`](Connection::poll_timeout), then call
+///    [`handle_timeout`](Connection::handle_timeout).
+/// 5. **Close**: once [`is_closed`](Connection::is_closed) and nothing is left to write,
+///    shut the transport's write side (FIN) and keep reading while `wants_input` (the
+///    connection drains a failed peer, or a client waits for the server's EOF); drop the
+///    transport when [`should_close_transport`](Connection::should_close_transport).
+///
+/// Every call is harmless in every state and never panics. Memory is bounded by
+/// [`Limits`](crate::Limits) (see [`wants_input`](Connection::wants_input) for the bound).
 pub struct Connection {
     role: Role,
     config: Config,
