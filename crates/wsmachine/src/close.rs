@@ -11,7 +11,7 @@
 //! meanings: no code, abnormal closure, TLS failure), 1016-2999 (reserved for future RFCs),
 //! 5000 and up (undefined). A peer that sends one fails the connection with 1002.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::utf8::Utf8Validator;
@@ -84,6 +84,22 @@ pub enum ClosePayloadError {
 }
 
 impl CloseFrame {
+    /// A Close we may send: `code` must be sendable ([`CloseCode::is_sendable`]) and `reason`
+    /// at most [`MAX_REASON_LEN`] bytes; otherwise the matching [`SendError`]. Cost: one copy
+    /// of `reason`.
+    pub fn new(code: CloseCode, reason: &str) -> Result<CloseFrame, crate::SendError> {
+        if !code.is_sendable() {
+            return Err(crate::SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(crate::SendError::ReasonTooLong(reason.len()));
+        }
+        Ok(CloseFrame {
+            code,
+            reason: reason.to_string(),
+        })
+    }
+
     /// A Close with no status code (an empty payload).
     pub fn no_status() -> CloseFrame {
         CloseFrame {
@@ -131,6 +147,23 @@ impl CloseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_refuses_what_may_not_be_sent() {
+        use crate::SendError;
+        assert!(CloseFrame::new(CloseCode::NORMAL, "bye").is_ok());
+        assert_eq!(
+            CloseFrame::new(CloseCode(1005), ""),
+            Err(SendError::InvalidCloseCode(1005))
+        );
+        let long = "x".repeat(MAX_REASON_LEN + 1);
+        assert_eq!(
+            CloseFrame::new(CloseCode::NORMAL, &long),
+            Err(SendError::ReasonTooLong(MAX_REASON_LEN + 1))
+        );
+        let frame = CloseFrame::new(CloseCode(4000), &long[1..]).unwrap();
+        assert_eq!(CloseFrame::parse(&frame.encode()), Ok(frame));
+    }
 
     #[test]
     fn sendable_ranges() {

@@ -5,7 +5,7 @@ use alloc::string::ToString;
 use bytes::Bytes;
 
 use super::{Connection, Phase};
-use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::close::{CloseCode, CloseFrame};
 use crate::error::{ConnectionError, ProtocolError, SendError, Timeout};
 use crate::event::{CloseReport, Closer, Event};
 use crate::frame::OpCode;
@@ -25,16 +25,7 @@ impl Connection {
     ) -> Result<(), SendError> {
         self.timers.tick(now);
         self.check_can_send()?;
-        if !code.is_sendable() {
-            return Err(SendError::InvalidCloseCode(code.0));
-        }
-        if reason.len() > MAX_REASON_LEN {
-            return Err(SendError::ReasonTooLong(reason.len()));
-        }
-        self.queue_close(CloseFrame {
-            code,
-            reason: reason.to_string(),
-        });
+        self.queue_close(CloseFrame::new(code, reason)?);
         Ok(())
     }
 
