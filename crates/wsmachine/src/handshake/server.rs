@@ -329,8 +329,33 @@ impl ServerHandshake {
         let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
             return Err(HandshakeError::MalformedHead("incomplete request line"));
         };
-        if minor < 1 {
-            return Err(HandshakeError::UnsupportedHttpVersion { minor });
+        let headers = owned_headers(req.headers);
+        let request = Request::from_parts(method, target, minor, headers)?;
+        Ok(Some((request, n)))
+    }
+}
+
+impl Request {
+    /// Validates an upgrade request that an HTTP/1.x server already parsed (hyper, axum, any
+    /// framework that hands over its connection after a `101`), with exactly the checks
+    /// [`ServerHandshake::feed`] makes after parsing: HTTP/1.1 or later (`version_minor`
+    /// ≥ 1, else 400), method `GET` (405), origin-form or absolute-form `target` (400),
+    /// exactly one non-empty `Host` (400), `Upgrade: websocket` and `Connection: upgrade`
+    /// (400), exactly one `Sec-WebSocket-Version: 13` (426), a `Sec-WebSocket-Key` of 16
+    /// bytes (400), well-formed protocol and extension lists (400). Size limits are the
+    /// framework's. On error, answer with [`HandshakeError::http_status`] (or
+    /// [`HandshakeError::response`]); on success, with [`Request::accept_response`].
+    /// Cost: O(size of the headers), plus copies of the path, query and key.
+    pub fn from_parts(
+        method: &str,
+        target: &str,
+        version_minor: u8,
+        headers: Headers,
+    ) -> Result<Request, HandshakeError> {
+        if version_minor < 1 {
+            return Err(HandshakeError::UnsupportedHttpVersion {
+                minor: version_minor,
+            });
         }
         if method != "GET" {
             return Err(HandshakeError::MethodNotAllowed {
@@ -347,9 +372,7 @@ impl ServerHandshake {
         } else {
             path
         };
-        let headers = owned_headers(req.headers);
-        let request = validate(method.to_owned(), path, query, minor, headers)?;
-        Ok(Some((request, n)))
+        validate(method.to_owned(), path, query, version_minor, headers)
     }
 }
 
@@ -615,6 +638,33 @@ mod tests {
             status_of(&swap("chat, superchat", "chat superchat")),
             Some(400)
         );
+    }
+
+    #[test]
+    fn from_parts_runs_the_same_checks() {
+        let (fed, _) = parse(GOOD).unwrap().unwrap();
+        let built = Request::from_parts("GET", "/chat?room=1", 1, fed.headers.clone()).unwrap();
+        assert_eq!(built, fed);
+        let absolute =
+            Request::from_parts("GET", "http://server.example.com", 1, fed.headers.clone())
+                .unwrap();
+        assert_eq!((absolute.path.as_str(), absolute.query), ("/", None));
+        let refused = |m: &str, t: &str, v: u8, h: &Headers| {
+            Request::from_parts(m, t, v, h.clone())
+                .unwrap_err()
+                .http_status()
+        };
+        assert_eq!(refused("POST", "/", 1, &fed.headers), Some(405));
+        assert_eq!(refused("GET", "/", 0, &fed.headers), Some(400));
+        assert_eq!(refused("GET", "*", 1, &fed.headers), Some(400));
+        let mut no_version = Headers::new();
+        for h in fed.headers.iter() {
+            if !h.name.eq_ignore_ascii_case("Sec-WebSocket-Version") {
+                no_version.push(h.name.clone(), h.value.clone());
+            }
+        }
+        assert_eq!(refused("GET", "/", 1, &no_version), Some(426));
+        assert_eq!(refused("GET", "/", 1, &Headers::new()), Some(400));
     }
 
     #[test]
