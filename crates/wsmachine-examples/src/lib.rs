@@ -5,10 +5,13 @@
 //!   to a connection cap).
 //! - [`mio_echo`]: a one-thread echo server over the mio adapter.
 //! - [`tokio_echo`]: an echo server and a broadcast chat server over the tokio adapter.
+//! - [`http_echo`]: echo servers inside hyper and axum (the framework upgrades, the tokio
+//!   adapter runs on the upgraded I/O), the axum one behind an async token check.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod http_echo;
 pub mod mio_echo;
 pub mod std_echo;
 pub mod tokio_echo;
