@@ -200,7 +200,7 @@ fn mio_server_cap_refuses_the_connection_past_it() {
         Ok(Note::Accepted(id, _)) => id,
         other => panic!("expected an accepted connection, got {other:?}"),
     };
-    let echo = |ws: &mut wsmachine_std::WebSocket<TcpStream>, text: &str| {
+    let echo = |ws: &mut wsmachine_std::WebSocket<wsmachine_std::MaybeTlsStream>, text: &str| {
         ws.send_text(text.to_string()).unwrap();
         assert_eq!(ws.recv().unwrap(), Message::text(text.to_string()));
     };

@@ -151,7 +151,10 @@ fn std_server_sends_fin_after_a_failing_close_while_it_drains() {
 }
 
 /// A std client for the echo server at `addr` whose first echo came back (it is served).
-fn served_client(addr: SocketAddr, text: &str) -> wsmachine_std::WebSocket<TcpStream> {
+fn served_client(
+    addr: SocketAddr,
+    text: &str,
+) -> wsmachine_std::WebSocket<wsmachine_std::MaybeTlsStream> {
     let (mut ws, _) = wsmachine_std::connect(&format!("ws://{addr}/")).unwrap();
     ws.send_text(text.to_string()).unwrap();
     assert_eq!(ws.recv().unwrap(), Message::text(text.to_string()));

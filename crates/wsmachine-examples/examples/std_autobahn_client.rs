@@ -12,7 +12,7 @@
 use wsmachine_examples::std_echo as echo;
 use wsmachine_std::{ClientBuilder, Error, Message, WebSocket};
 
-type Socket = WebSocket<std::net::TcpStream>;
+type Socket = WebSocket<wsmachine_std::MaybeTlsStream>;
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -38,6 +38,9 @@ pub enum Error {
     Unsupported(&'static str),
     /// Another reason the core ended the connection.
     Connection(wsmachine::ConnectionError),
+    /// The proxy URL is invalid, or the proxy refused or failed to open the tunnel (407:
+    /// credentials wanted or refused; a SOCKS5 reply code).
+    Proxy(wsmachine_proxy::ProxyError),
 }
 
 impl Error {
@@ -68,6 +71,7 @@ impl fmt::Display for Error {
             Error::Send(e) => write!(f, "send refused: {e}"),
             Error::Unsupported(s) => write!(f, "unsupported: {s}"),
             Error::Connection(e) => write!(f, "{e}"),
+            Error::Proxy(e) => write!(f, "proxy: {e}"),
         }
     }
 }
@@ -80,6 +84,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Accept(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             _ => None,
         }
     }
@@ -106,5 +111,11 @@ impl From<HandshakeError> for Error {
 impl From<AcceptError> for Error {
     fn from(e: AcceptError) -> Self {
         Error::Accept(e)
+    }
+}
+
+impl From<wsmachine_proxy::ProxyError> for Error {
+    fn from(e: wsmachine_proxy::ProxyError) -> Self {
+        Error::Proxy(e)
     }
 }

@@ -1,7 +1,6 @@
 //! Opening handshakes: client builder and connect, server builder and accept.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,9 +9,12 @@ use wsmachine::{
     Timestamp,
 };
 
+use wsmachine_proxy::{Proxy, ProxyError};
+
 use crate::error::Error;
 use crate::socket::{Options, WebSocket};
 use crate::stream::SetReadTimeout;
+use crate::transport::{MaybeTlsStream, tcp_connect, tunnel};
 
 /// The decision callback: it sees the request and the default [`Accept`] (the negotiated
 /// subprotocol and the builder's headers) and returns the decision.
@@ -121,33 +123,64 @@ impl ServerBuilder {
     }
 }
 
-/// Builds a client WebSocket: URL, subprotocols, extra headers, config.
+/// Builds a client WebSocket: URL, subprotocols, extra headers, config, and for
+/// [`connect`](ClientBuilder::connect) a proxy and (feature `rustls`) the TLS settings.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     request: Result<ClientRequest, HandshakeError>,
     options: Options,
     connect_timeout: Option<Duration>,
+    proxy: Option<Result<Proxy, ProxyError>>,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
-    /// A client for `url` (`ws://host:port/path?query`; `wss://` only with
-    /// [`client`](ClientBuilder::client) over your own TLS stream). A bad URL is reported
-    /// when connecting.
+    /// A client for `url` (`ws://host:port/path?query`, or `wss://` with the `rustls`
+    /// feature or over your own TLS stream with [`client`](ClientBuilder::client)). A bad
+    /// URL is reported when connecting.
     pub fn new(url: &str) -> Self {
-        ClientBuilder {
-            request: ClientRequest::new(url),
-            options: Options::default(),
-            connect_timeout: Some(Duration::from_secs(10)),
-        }
+        ClientBuilder::with(ClientRequest::new(url))
     }
 
     /// A client for an already built request.
     pub fn from_request(request: ClientRequest) -> Self {
+        ClientBuilder::with(Ok(request))
+    }
+
+    fn with(request: Result<ClientRequest, HandshakeError>) -> Self {
         ClientBuilder {
-            request: Ok(request),
+            request,
             options: Options::default(),
             connect_timeout: Some(Duration::from_secs(10)),
+            proxy: None,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
+    }
+
+    /// Connects through this proxy: `http://[user:password@]host[:port]` (HTTP CONNECT,
+    /// Basic authentication), `socks5://...` (SOCKS5, the target's name resolved here) or
+    /// `socks5h://...` (resolved by the proxy); user name and password percent-decoded. A
+    /// bad URL is reported by [`connect`](ClientBuilder::connect) as [`Error::Proxy`].
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(Proxy::parse(url));
+        self
+    }
+
+    /// Connects through this proxy (see [`proxy`](ClientBuilder::proxy)); `None`: directly.
+    pub fn proxy_config(mut self, proxy: Option<Proxy>) -> Self {
+        self.proxy = proxy.map(Ok);
+        self
+    }
+
+    /// The rustls configuration for `wss://` (roots, client certificates, ALPN, crypto
+    /// provider); by default [`default_tls_config`](crate::default_tls_config). The server
+    /// name (SNI, certificate check) is the URL's host.
+    #[cfg(feature = "rustls")]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// The core configuration.
@@ -168,7 +201,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The TCP connect timeout for [`connect`](ClientBuilder::connect) (default 10 s).
+    /// The bound on each step of [`connect`](ClientBuilder::connect) before the WebSocket
+    /// handshake (default 10 s): the TCP connect, each read and write of a proxy's
+    /// handshake and of the TLS handshake. The WebSocket handshake has the core's
+    /// [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout).
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout;
         self
@@ -186,18 +222,46 @@ impl ClientBuilder {
         self
     }
 
-    /// Opens a TCP connection to the URL's host and port (`ws://` only) and runs the
-    /// handshake.
-    pub fn connect(self) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    /// Opens a TCP connection to the URL's host and port, through the proxy if one is
+    /// set, then TLS for `wss://` (feature `rustls`; without it `wss://` is
+    /// [`Error::Unsupported`]), and runs the WebSocket handshake.
+    pub fn connect(self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
         let request = self.request.clone()?;
-        if request.is_tls() {
+        if request.is_tls() && cfg!(not(feature = "rustls")) {
             return Err(Error::Unsupported(
-                "wss:// needs a TLS stream: open one and call client()",
+                "wss:// needs the `rustls` feature, or a TLS stream of your own: see client()",
             ));
         }
-        let stream = tcp_connect(request.host(), request.port(), self.connect_timeout)?;
-        let _ = stream.set_nodelay(true);
-        self.client(stream)
+        let (tcp, early) = match &self.proxy {
+            None => (
+                tcp_connect(request.host(), request.port(), self.connect_timeout)?,
+                Vec::new(),
+            ),
+            Some(Err(e)) => return Err(Error::Proxy(e.clone())),
+            Some(Ok(proxy)) => tunnel(proxy, request.host(), request.port(), self.connect_timeout)?,
+        };
+        let _ = tcp.set_nodelay(true);
+        if !request.is_tls() {
+            return self.client_after(MaybeTlsStream::Plain(tcp), &early);
+        }
+        #[cfg(feature = "rustls")]
+        {
+            if !early.is_empty() {
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the server spoke before the TLS handshake",
+                )));
+            }
+            let config = match &self.tls {
+                Some(c) => c.clone(),
+                None => crate::transport::default_tls_config()?,
+            };
+            let tls =
+                crate::transport::tls_connect(tcp, request.host(), config, self.connect_timeout)?;
+            self.client_after(tls, &[])
+        }
+        #[cfg(not(feature = "rustls"))]
+        Err(Error::Unsupported("wss:// needs the `rustls` feature"))
     }
 
     /// Runs the client handshake over `stream` (already connected; for `wss://`, a TLS
@@ -206,9 +270,22 @@ impl ClientBuilder {
         self,
         stream: S,
     ) -> Result<(WebSocket<S>, Response), Error> {
+        self.client_after(stream, &[])
+    }
+
+    /// [`client`](ClientBuilder::client), where `early` bytes from the server already
+    /// arrived (through a proxy tunnel).
+    fn client_after<S: Read + Write + SetReadTimeout>(
+        self,
+        stream: S,
+        early: &[u8],
+    ) -> Result<(WebSocket<S>, Response), Error> {
         let request = self.request?;
         let origin = Instant::now();
-        let conn = Connection::client(&request, self.options.config, Timestamp::ZERO)?;
+        let mut conn = Connection::client(&request, self.options.config, Timestamp::ZERO)?;
+        if !early.is_empty() {
+            conn.handle_input(Timestamp::ZERO, early);
+        }
         let mut ws = WebSocket::from_connection(stream, conn, origin, &self.options);
         let Event::Connected(response) = ws.handshake_event()? else {
             return Err(Error::Handshake(HandshakeError::AlreadyFailed));
@@ -218,27 +295,9 @@ impl ClientBuilder {
     }
 }
 
-fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
-    use std::net::ToSocketAddrs;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let mut last = None;
-    for addr in (host, port).to_socket_addrs()? {
-        let r = match timeout {
-            Some(t) => TcpStream::connect_timeout(&addr, t),
-            None => TcpStream::connect(addr),
-        };
-        match r {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(Error::Io(last.unwrap_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::NotFound, "host has no address")
-    })))
-}
-
-/// Connects to a `ws://` URL over TCP with default options and runs the handshake.
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+/// Connects to a `ws://` URL (or `wss://`, feature `rustls`) with default options and runs
+/// the handshake. For a proxy, headers or TLS settings, use [`ClientBuilder`].
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     ClientBuilder::new(url).connect()
 }
 
@@ -256,4 +315,27 @@ pub fn client<S: Read + Write + SetReadTimeout>(
 /// Accepts a WebSocket on `stream` with default options (no subprotocol).
 pub fn accept<S: Read + Write + SetReadTimeout>(stream: S) -> Result<WebSocket<S>, Error> {
     ServerBuilder::new().accept(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "rustls"))]
+    #[test]
+    fn wss_needs_the_rustls_feature() {
+        // Refused before any connection is tried (port 1 is closed).
+        assert!(matches!(
+            connect("wss://127.0.0.1:1/"),
+            Err(Error::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_reported_by_connect() {
+        let r = ClientBuilder::new("ws://127.0.0.1:1/")
+            .proxy("https://proxy:1")
+            .connect();
+        assert!(matches!(r, Err(Error::Proxy(ProxyError::InvalidUrl(_)))));
+    }
 }

@@ -4,8 +4,11 @@
 //! TLS stream, a Unix socket), driving the sans-IO [`wsmachine`] core. One [`WebSocket`] owns
 //! its stream: every write goes through it, so there is never more than one writer.
 //!
-//! - Client: [`connect`] (`ws://` over TCP) or [`client`] over a stream you opened yourself
-//!   (for `wss://`, pass your TLS stream); [`ClientBuilder`] for subprotocols, headers and config.
+//! - Client: [`connect`] (`ws://` over TCP; `wss://` with the `rustls` feature) or
+//!   [`client`] over a stream you opened yourself (e.g. your own TLS stream);
+//!   [`ClientBuilder`] for subprotocols, headers, config, a proxy
+//!   ([`ClientBuilder::proxy`]: HTTP CONNECT or SOCKS5, with credentials) and, with
+//!   `rustls`, your own `rustls::ClientConfig` ([`ClientBuilder::tls_config`]).
 //! - Server: [`accept`] or [`ServerBuilder`], with an optional decision callback that accepts
 //!   (choosing subprotocol and headers) or rejects (status and body) each upgrade request.
 //! - The core's timers (keepalive ping, pong deadline, close, handshake and drain timeouts)
@@ -60,12 +63,19 @@ mod error;
 mod handshake;
 mod socket;
 mod stream;
+mod transport;
 
 pub use error::Error;
 pub use handshake::{ClientBuilder, ServerBuilder, accept, client, connect};
+#[cfg(feature = "rustls")]
+pub use rustls;
 pub use socket::{Options, Received, WebSocket};
 pub use stream::{PeerAddr, SetReadTimeout, Unmanaged, WithSocket};
+pub use transport::MaybeTlsStream;
+#[cfg(feature = "rustls")]
+pub use transport::default_tls_config;
 pub use wsmachine::Decision;
+pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind};
 
 pub use wsmachine;
 pub use wsmachine::{

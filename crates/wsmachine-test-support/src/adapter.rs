@@ -255,7 +255,7 @@ fn close_command(m: &Message) -> Option<u16> {
 }
 
 /// A std client for `url` with big limits and a 20 s write timeout.
-pub fn std_client(url: &str) -> WebSocket<std::net::TcpStream> {
+pub fn std_client(url: &str) -> WebSocket<wsmachine_std::MaybeTlsStream> {
     let (ws, _) = wsmachine_std::ClientBuilder::new(url)
         .config(big_config())
         .connect()
@@ -264,8 +264,11 @@ pub fn std_client(url: &str) -> WebSocket<std::net::TcpStream> {
 }
 
 /// The standard exchange over a std client, closing with 1000; returns the report.
-pub fn std_exchange(ws: &mut WebSocket<std::net::TcpStream>) -> Result<CloseReport, String> {
-    let recv = |ws: &mut WebSocket<std::net::TcpStream>| ws.recv().map_err(|e| format!("{e:?}"));
+pub fn std_exchange<S>(ws: &mut WebSocket<S>) -> Result<CloseReport, String>
+where
+    S: std::io::Read + std::io::Write + wsmachine_std::SetReadTimeout,
+{
+    let recv = |ws: &mut WebSocket<S>| ws.recv().map_err(|e| format!("{e:?}"));
     for (label, m) in peers::standard_messages() {
         ws.send(m.clone()).map_err(|e| format!("{label}: {e:?}"))?;
         peers::check_echo(&label, &m, &recv(ws)?)?;
