@@ -11,9 +11,17 @@
 #     into tests/peers/node_modules
 #   * Debian `chromium` (/usr/bin/chromium), apt-installed only if missing.
 #     Set PEERS_SKIP_CHROMIUM=1 to skip it (PEER_CHROMIUM is then left empty).
+#   * Proxies for the client proxy tests (tests/std_proxy.rs), apt-installed only if
+#     missing: `tinyproxy` (HTTP CONNECT with BasicAuth), `dante-server` (SOCKS5) and
+#     `microsocks` (SOCKS5 with username/password: dante checks passwords against the
+#     system's accounts, which a test should not create). The tests run them as the
+#     current user on free loopback ports with generated configs; the packages' own
+#     services are not used. Set PEERS_SKIP_PROXIES=1 to skip them (the PEER_* paths are
+#     then left empty).
 #
 # Prints one line per peer, then the interpreter paths, and writes them to
-# <repo>/.peers/env as PEER_PYTHON=..., PEER_NODE=..., PEER_CHROMIUM=... lines.
+# <repo>/.peers/env as PEER_PYTHON=..., PEER_NODE=..., PEER_CHROMIUM=...,
+# PEER_TINYPROXY=..., PEER_DANTED=..., PEER_MICROSOCKS=... lines.
 # Exits non-zero on any failure.
 set -euo pipefail
 
@@ -128,12 +136,41 @@ else
     echo "chromium ${CHROMIUM_VERSION} ($PEER_CHROMIUM)"
 fi
 
+# ---------------------------------------------------------------- proxies
+PEER_TINYPROXY=""
+PEER_DANTED=""
+PEER_MICROSOCKS=""
+if [ "${PEERS_SKIP_PROXIES:-0}" = "1" ]; then
+    echo "proxies skipped (PEERS_SKIP_PROXIES=1)"
+else
+    missing=()
+    [ -x /usr/bin/tinyproxy ] || missing+=(tinyproxy)
+    [ -x /usr/sbin/danted ] || missing+=(dante-server)
+    [ -x /usr/bin/microsocks ] || missing+=(microsocks)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+    for bin in /usr/bin/tinyproxy /usr/sbin/danted /usr/bin/microsocks; do
+        [ -x "$bin" ] || die "$bin still missing after apt-get install"
+    done
+    PEER_TINYPROXY=/usr/bin/tinyproxy
+    PEER_DANTED=/usr/sbin/danted
+    PEER_MICROSOCKS=/usr/bin/microsocks
+    pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+    echo "tinyproxy $(pkg_version tinyproxy) ($PEER_TINYPROXY)"
+    echo "dante-server $(pkg_version dante-server) ($PEER_DANTED)"
+    echo "microsocks $(pkg_version microsocks) ($PEER_MICROSOCKS)"
+fi
+
 # ---------------------------------------------------------------- env file
 TMP_ENV="$(mktemp "$PEERS_DIR/env.XXXXXX")"
 {
     echo "PEER_PYTHON=$PEER_PYTHON"
     echo "PEER_NODE=$PEER_NODE"
     echo "PEER_CHROMIUM=$PEER_CHROMIUM"
+    echo "PEER_TINYPROXY=$PEER_TINYPROXY"
+    echo "PEER_DANTED=$PEER_DANTED"
+    echo "PEER_MICROSOCKS=$PEER_MICROSOCKS"
 } >"$TMP_ENV"
 chmod 644 "$TMP_ENV"
 mv -f "$TMP_ENV" "$PEERS_DIR/env"
