@@ -1,7 +1,11 @@
 //! The std adapter over real TLS (rustls, a self-signed certificate made per run): `wss://`
 //! with the caller's own TLS stream, every byte checked, a clean close on both sides; and the
 //! keepalive over TLS, whose timers run from read timeouts set through `WithSocket` on the
-//! TCP socket underneath the TLS layer.
+//! TCP socket underneath the TLS layer. Then `connect("wss://...")` itself (feature
+//! `rustls`) against a CA made per run (rcgen): with our own `rustls::ClientConfig` (SNI
+//! from the URL host, an IP address checked as such, another CA refused), and with the
+//! default configuration reading `SSL_CERT_FILE` (in a child process, so that the
+//! environment is its own).
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -169,4 +173,220 @@ fn keepalive_over_tls_finds_a_silent_client() {
         "the keepalive took {waited:?}"
     );
     assert!(send_failed);
+}
+
+// ----- wss:// in `connect` (feature `rustls`): a CA made per run, SNI, SSL_CERT_FILE -----
+
+/// A CA made for this run and a `localhost` / `127.0.0.1` certificate it signed.
+struct Pki {
+    /// The CA certificate, PEM (what SSL_CERT_FILE names).
+    ca_pem: String,
+    /// The CA certificate, DER.
+    ca_der: CertificateDer<'static>,
+    /// A server presenting the leaf and the CA.
+    server: Arc<ServerConfig>,
+}
+
+fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "wsmachine test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
+        .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        ca_der: ca.der().clone(),
+        server: Arc::new(server),
+    }
+}
+
+/// A client config trusting only `ca`.
+fn trusting(ca: &CertificateDer<'static>) -> Arc<ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A TLS echo server for `connections` connections; each ends with the SNI the client
+/// sent (if any) and the close report.
+fn tls_echo_server(
+    pki: &Pki,
+    connections: usize,
+) -> (
+    u16,
+    thread::JoinHandle<Vec<(Option<String>, Option<wsmachine::CloseReport>)>>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = pki.server.clone();
+    let handle = thread::spawn(move || {
+        (0..connections)
+            .map(|_| {
+                let stream = server_stream(&listener, &config);
+                let mut ws = match ServerBuilder::new().accept(stream) {
+                    Ok(ws) => ws,
+                    Err(_) => return (None, None),
+                };
+                let sni = ws.get_ref().inner.conn.server_name().map(str::to_string);
+                while let Ok(m) = ws.recv() {
+                    let _ = ws.send(m);
+                }
+                (sni, ws.close_report().cloned())
+            })
+            .collect()
+    });
+    (port, handle)
+}
+
+/// Sends a few messages (one of 1 MiB) and checks their echoes, then closes.
+fn echo_round(ws: &mut WebSocket<wsmachine_std::MaybeTlsStream>) {
+    let messages = [
+        Message::text("über wss://"),
+        Message::binary(prng(1 << 20, 42)),
+        Message::binary(Vec::new()),
+    ];
+    for m in &messages {
+        ws.send(m.clone()).unwrap();
+        assert_eq!(&ws.recv().unwrap(), m);
+    }
+    let report = ws.close(CloseCode::NORMAL, "done").unwrap();
+    assert!(report.clean, "{report:?}");
+}
+
+#[test]
+fn connect_wss_with_our_own_client_config_sends_sni_and_checks_the_chain() {
+    let pki = pki();
+    let (port, server) = tls_echo_server(&pki, 3);
+    let (mut ws, _) = wsmachine_std::ClientBuilder::new(&format!("wss://localhost:{port}/x"))
+        .tls_config(trusting(&pki.ca_der))
+        .connect()
+        .unwrap();
+    assert!(ws.get_ref().is_tls());
+    echo_round(&mut ws);
+
+    // An IP address is checked against the certificate's IP SAN, and sends no SNI.
+    let (mut ws, _) = wsmachine_std::ClientBuilder::new(&format!("wss://127.0.0.1:{port}/"))
+        .tls_config(trusting(&pki.ca_der))
+        .connect()
+        .unwrap();
+    echo_round(&mut ws);
+
+    // A client that trusts another CA refuses the server: an I/O error carrying rustls's.
+    let other = pki_other_ca();
+    let e = wsmachine_std::ClientBuilder::new(&format!("wss://localhost:{port}/"))
+        .tls_config(trusting(&other))
+        .connect()
+        .unwrap_err();
+    match &e {
+        Error::Io(io) => assert!(
+            io.to_string().contains("certificate"),
+            "expected a certificate error, got {io}"
+        ),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+
+    let ends = server.join().unwrap();
+    assert_eq!(ends[0].0.as_deref(), Some("localhost"));
+    assert_eq!(ends[1].0, None);
+    for (_, report) in &ends[..2] {
+        let report = report.as_ref().expect("a close report");
+        assert!(report.clean, "{report:?}");
+    }
+    assert!(
+        ends[2].1.is_none(),
+        "the refused client never got a WebSocket"
+    );
+}
+
+/// The DER of a CA that signed nothing here.
+fn pki_other_ca() -> CertificateDer<'static> {
+    pki().ca_der
+}
+
+/// `connect` with the default configuration reads the roots from `SSL_CERT_FILE`: run in a
+/// child process (this test binary, the ignored test below) whose environment names the
+/// CA made for this run, and, as a control, one naming another CA.
+#[test]
+fn connect_wss_with_the_default_config_trusts_ssl_cert_file() {
+    let ours = pki();
+    let other = pki();
+    let dir = std::env::temp_dir().join(format!("wsm-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("ca.pem");
+    std::fs::write(&good, &ours.ca_pem).unwrap();
+    let bad = dir.join("other.pem");
+    std::fs::write(&bad, &other.ca_pem).unwrap();
+    let (port, server) = tls_echo_server(&ours, 2);
+    let url = format!("wss://localhost:{port}/default");
+    let run = |cert_file: &std::path::Path| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "child_connects_with_the_default_tls_config",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("SSL_CERT_FILE", cert_file)
+            .env_remove("SSL_CERT_DIR")
+            .env("WSM_TLS_CHILD_URL", &url)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = run(&good);
+    assert!(ok && out.contains("CHILD OK"), "{out}");
+    let (ok, out) = run(&bad);
+    assert!(!ok && out.contains("CHILD FAILED"), "{out}");
+    let ends = server.join().unwrap();
+    assert_eq!(ends[0].0.as_deref(), Some("localhost"));
+    assert!(ends[0].1.as_ref().is_some_and(|r| r.clean), "{ends:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child of the test above (ignored when run alone: it needs the parent's server).
+#[test]
+#[ignore = "run by connect_wss_with_the_default_config_trusts_ssl_cert_file"]
+fn child_connects_with_the_default_tls_config() {
+    let url = std::env::var("WSM_TLS_CHILD_URL").expect("WSM_TLS_CHILD_URL");
+    match wsmachine_std::connect(&url) {
+        Ok((mut ws, _)) => {
+            echo_round(&mut ws);
+            println!("CHILD OK");
+        }
+        Err(e) => {
+            println!("CHILD FAILED: {e}");
+            panic!("{e}");
+        }
+    }
 }
