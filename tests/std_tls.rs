@@ -234,15 +234,12 @@ fn trusting(ca: &CertificateDer<'static>) -> Arc<ClientConfig> {
     )
 }
 
-/// A TLS echo server for `connections` connections; each ends with the SNI the client
-/// sent (if any) and the close report.
-fn tls_echo_server(
-    pki: &Pki,
-    connections: usize,
-) -> (
-    u16,
-    thread::JoinHandle<Vec<(Option<String>, Option<wsmachine::CloseReport>)>>,
-) {
+/// How one TLS server connection ended: the SNI the client sent, and the close report
+/// (none when the handshake failed).
+type TlsEnd = (Option<String>, Option<wsmachine::CloseReport>);
+
+/// A TLS echo server for `connections` connections, in turn.
+fn tls_echo_server(pki: &Pki, connections: usize) -> (u16, thread::JoinHandle<Vec<TlsEnd>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let config = pki.server.clone();
