@@ -8,7 +8,7 @@
 //!   [`client`] over a stream you opened yourself (e.g. your own TLS stream);
 //!   [`ClientBuilder`] for subprotocols, headers, config, a proxy
 //!   ([`ClientBuilder::proxy`]: HTTP CONNECT or SOCKS5, with credentials) and, with
-//!   `rustls`, your own `rustls::ClientConfig` ([`ClientBuilder::tls_config`]).
+//!   `rustls`, your own `rustls::ClientConfig` (`ClientBuilder::tls_config`).
 //! - Server: [`accept`] or [`ServerBuilder`], with an optional decision callback that accepts
 //!   (choosing subprotocol and headers) or rejects (status and body) each upgrade request.
 //! - The core's timers (keepalive ping, pong deadline, close, handshake and drain timeouts)
