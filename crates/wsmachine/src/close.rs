@@ -85,7 +85,7 @@ pub enum ClosePayloadError {
 
 impl CloseFrame {
     /// A Close we may send: `code` must be sendable ([`CloseCode::is_sendable`]) and `reason`
-    /// at most [`MAX_REASON_LEN`] bytes; otherwise the matching [`SendError`]. Cost: one copy
+    /// at most [`MAX_REASON_LEN`] bytes; otherwise the matching [`SendError`](crate::SendError). Cost: one copy
     /// of `reason`.
     pub fn new(code: CloseCode, reason: &str) -> Result<CloseFrame, crate::SendError> {
         if !code.is_sendable() {
