@@ -2,7 +2,7 @@
 //! (as h2 has `h2-support`): raw frame building and parsing, and a client/server [`Pair`]
 //! joined in memory and driven on a simulated clock; the interop peers ([`peers`]); and, with
 //! the `adapters` feature, in-process std and mio servers and clients chosen by one
-//! [`adapter::Kind`], and the classic-failure scenarios ([`failures`]) run against them.
+//! `adapter::Kind`, and the classic-failure scenarios (`failures`) run against them.
 //! Unpublished; never a dependency of a library crate.
 
 mod frames;
