@@ -30,6 +30,12 @@ cargo test --workspace --all-targets
 echo "== doc tests"
 cargo test --workspace --doc
 
+echo "== core with permessage-deflate (feature deflate)"
+cargo clippy -p wsmachine --all-targets --all-features --quiet -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -p wsmachine --all-features --no-deps --quiet
+cargo build -p wsmachine --no-default-features --features deflate --quiet
+cargo test -p wsmachine --all-features
+
 if [ "${WSM_SKIP_AUTOBAHN:-0}" != 1 ]; then
   echo "== Autobahn|Testsuite (every case OK or INFORMATIONAL)"
   bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,tokio-server,tokio-client,mio-server,mio-client}"

@@ -124,6 +124,13 @@ pub struct Config {
     /// Split outgoing messages larger than this into frames of this size (default off).
     /// Control frames can go out between those frames.
     pub auto_fragment_size: Option<usize>,
+    /// permessage-deflate (RFC 7692), default off (`None`). `Some`: a client offers it in
+    /// its handshake, a server accepts the client's first acceptable offer in
+    /// [`Connection::accept`](crate::Connection::accept) (unless the caller's
+    /// [`Accept`](crate::Accept) lists the extension itself). This is all an adapter sets to
+    /// enable compression. Memory: see [`deflate`](crate::deflate).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Config {
@@ -148,6 +155,8 @@ impl Default for Config {
             receive_mode: ReceiveMode::Messages,
             auto_pong: true,
             auto_fragment_size: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::handshake::HandshakeError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// RSV bits set with no extension that uses them (1002).
+    /// RSV bits set with no extension that uses them, or RSV1 on a control or continuation
+    /// frame (1002).
     ReservedBits(u8),
     /// A reserved opcode (1002).
     ReservedOpcode(u8),
@@ -43,7 +44,8 @@ pub enum ProtocolError {
         /// The limit.
         limit: u64,
     },
-    /// A message over `max_message_size` (1009).
+    /// A message over `max_message_size` (1009); for a compressed message, its wire size
+    /// or its inflated size (inflation stops one byte past the limit).
     MessageTooLarge {
         /// The size the message would reach.
         len: u64,
@@ -52,13 +54,18 @@ pub enum ProtocolError {
     },
     /// A message with more than `max_fragments` frames (1008).
     TooManyFragments(u64),
+    /// A compressed message (permessage-deflate) that is not a valid deflate stream (1007:
+    /// its payload is inconsistent with its type, as for bad UTF-8).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
     /// The close code sent to the peer for this error.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_DATA,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_DATA
+            }
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
                 CloseCode::TOO_BIG
             }
@@ -85,6 +92,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. } => "frame too large",
             ProtocolError::MessageTooLarge { .. } => "message too large",
             ProtocolError::TooManyFragments(_) => "too many fragments",
+            ProtocolError::InvalidCompressedData => "invalid compressed data",
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   ([`ProtocolError::close_code`]); API misuse is a [`SendError`]; nothing panics.
 //! - EOF or a reset in any state ends in [`Event::Closed`], clean or with code 1006.
 //! - Memory is bounded by [`Limits`], never by what the peer declares.
+//! - With the `deflate` feature, permessage-deflate (RFC 7692) is negotiated and run by the
+//!   core: set `Config::deflate` (see the `deflate` module).
 //!
 //! See the README for a walk-through of driving a connection by hand.
 
@@ -24,6 +26,8 @@ extern crate std;
 pub mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 mod event;
 pub mod frame;
@@ -42,6 +46,8 @@ pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Limits, ReceiveMode, Timers};
 pub use connection::{AcceptError, Connection, State};
+#[cfg(feature = "deflate")]
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{ConnectionError, ProtocolError, SendError, Timeout};
 pub use event::{CloseReport, Closer, Event, TransportEnd};
 pub use handshake::{

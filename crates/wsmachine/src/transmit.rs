@@ -62,6 +62,7 @@ impl Encoder {
     fn header(
         &mut self,
         fin: bool,
+        rsv: u8,
         opcode: OpCode,
         len: usize,
     ) -> (FrameHeader, [u8; MAX_HEADER_LEN], usize) {
@@ -71,7 +72,7 @@ impl Encoder {
         };
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: len as u64,
@@ -81,9 +82,17 @@ impl Encoder {
         (header, head, n)
     }
 
-    /// Appends one whole frame to `out`, masking the copied payload for a client.
-    fn encode_into(&mut self, fin: bool, opcode: OpCode, payload: &[u8], out: &mut BytesMut) {
-        let (header, head, n) = self.header(fin, opcode, payload.len());
+    /// Appends one whole frame to `out` (RSV bits `rsv`), masking the copied payload for a
+    /// client.
+    fn encode_into(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: OpCode,
+        payload: &[u8],
+        out: &mut BytesMut,
+    ) {
+        let (header, head, n) = self.header(fin, rsv, opcode, payload.len());
         out.reserve(n + payload.len());
         out.extend_from_slice(&head[..n]);
         match header.mask {
@@ -108,8 +117,20 @@ impl Encoder {
         payload: Bytes,
         kind: FrameKind,
     ) -> OutFrame {
+        self.encode_rsv(fin, 0, opcode, payload, kind)
+    }
+
+    /// [`encode`](Self::encode) with RSV bits `rsv`.
+    fn encode_rsv(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: OpCode,
+        payload: Bytes,
+        kind: FrameKind,
+    ) -> OutFrame {
         if matches!(self, Encoder::Server) {
-            let (_, head, n) = self.header(fin, opcode, payload.len());
+            let (_, head, n) = self.header(fin, rsv, opcode, payload.len());
             return OutFrame {
                 head,
                 head_len: n as u8,
@@ -119,7 +140,7 @@ impl Encoder {
             };
         }
         let mut whole = BytesMut::new();
-        self.encode_into(fin, opcode, &payload, &mut whole);
+        self.encode_into(fin, rsv, opcode, &payload, &mut whole);
         OutFrame {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
@@ -257,6 +278,18 @@ impl Transmitter {
     /// Queues a data frame (or an ordinary Close) behind the data already queued. Small ones
     /// are appended to the staging buffer.
     pub(crate) fn push_data_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
+        self.push_data_frame_rsv(fin, 0, opcode, payload);
+    }
+
+    /// [`push_data_frame`](Self::push_data_frame) with RSV bits `rsv` (RSV1 marks the first
+    /// frame of a compressed message).
+    pub(crate) fn push_data_frame_rsv(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: OpCode,
+        payload: Bytes,
+    ) {
         if self.dead {
             return;
         }
@@ -267,13 +300,15 @@ impl Transmitter {
         if stage {
             let before = self.staging.len();
             self.encoder
-                .encode_into(fin, opcode, &payload, &mut self.staging);
+                .encode_into(fin, rsv, opcode, &payload, &mut self.staging);
             self.add(self.staging.len() - before, FrameKind::Data);
             if self.staging.len() >= STAGING_LIMIT {
                 self.close_staging();
             }
         } else {
-            let frame = self.encoder.encode(fin, opcode, payload, FrameKind::Data);
+            let frame = self
+                .encoder
+                .encode_rsv(fin, rsv, opcode, payload, FrameKind::Data);
             self.push_data(frame);
         }
     }

@@ -16,13 +16,20 @@ impl Connection {
     /// starts its timers.
     ///
     /// If `accept` is invalid for the request (a subprotocol the client did not offer, a
-    /// bad header), the connection answers `500 Internal Server Error` and closes, and the
-    /// error is returned: every caller gets the same response on the wire.
+    /// bad header, an extension the core does not run), the connection answers `500
+    /// Internal Server Error` and closes, and the error is returned: every caller gets the
+    /// same response on the wire.
+    ///
+    /// With `Config::deflate` set (feature `deflate`) and no permessage-deflate element in
+    /// `accept`, the client's first acceptable permessage-deflate offer is answered and
+    /// the extension runs from here on (`deflate_params` tells).
     pub fn accept(&mut self, now: Timestamp, accept: &Accept) -> Result<(), AcceptError> {
         self.timers.tick(now);
         let Phase::AwaitingDecision(req) = &self.phase else {
             return Err(AcceptError::NoPendingRequest);
         };
+        #[cfg(feature = "deflate")]
+        let accept = &super::deflate::with_answer(req, accept, &self.config);
         let response = match req.accept_response(accept) {
             Ok(r) => r,
             Err(e) => {
@@ -34,6 +41,10 @@ impl Connection {
             }
         };
         self.tx.push_handshake(Bytes::from(response));
+        #[cfg(feature = "deflate")]
+        if let Phase::AwaitingDecision(req) = core::mem::replace(&mut self.phase, Phase::Open) {
+            self.deflate_accepted(&req, accept);
+        }
         self.phase = Phase::Open;
         self.timers.handshake = None;
         self.start_open_timers();

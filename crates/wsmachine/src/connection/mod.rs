@@ -25,6 +25,33 @@ use receive::Receiver;
 use timers::TimerSet;
 
 mod closing;
+#[cfg(feature = "deflate")]
+mod deflate;
+/// Without the `deflate` feature: no extension is ever in use.
+#[cfg(not(feature = "deflate"))]
+mod deflate {
+    use super::Connection;
+    use crate::frame::FrameHeader;
+    use bytes::Bytes;
+
+    impl Connection {
+        pub(super) fn rsv1_allowed(&self, _: &FrameHeader) -> bool {
+            false
+        }
+        pub(super) fn compresses(&self, _: usize) -> bool {
+            false
+        }
+        pub(super) fn deflate_in_use(&self) -> bool {
+            false
+        }
+        pub(super) fn compressed_bound(len: usize) -> usize {
+            len
+        }
+        pub(super) fn compress_payload(&mut self, data: Bytes, _: bool) -> Bytes {
+            data
+        }
+    }
+}
 mod decision;
 pub use decision::AcceptError;
 mod receive;
@@ -100,8 +127,12 @@ pub struct Connection {
     close_received: Option<CloseFrame>,
     /// How the caller said the transport ended, if it did.
     transport: Option<TransportEnd>,
-    /// Caller-driven outgoing fragmented message: its kind and, for text, a validator.
-    sending: Option<(MessageKind, Utf8Validator)>,
+    /// Caller-driven outgoing fragmented message: its kind, for text a validator, and
+    /// whether it is compressed.
+    sending: Option<(MessageKind, Utf8Validator, bool)>,
+    /// permessage-deflate, when agreed.
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<crate::deflate::DeflateState>>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -139,6 +170,8 @@ impl Connection {
             close_received: None,
             transport: None,
             sending: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         };
         if matches!(conn.phase, Phase::Open) {
             conn.start_open_timers();
@@ -149,13 +182,17 @@ impl Connection {
     }
 
     /// A client that will run the opening handshake for `request`; the request bytes are
-    /// queued for transmission at once. Masking and handshake keys come from `random`.
+    /// queued for transmission at once. Masking and handshake keys come from `random`. With
+    /// `config.deflate` set (feature `deflate`), the permessage-deflate offer it describes is
+    /// added, unless `request` offers the extension already.
     pub fn client_with_random(
         request: &ClientRequest,
         config: Config,
         now: Timestamp,
         mut random: Box<dyn RandomSource>,
     ) -> Result<Connection, HandshakeError> {
+        #[cfg(feature = "deflate")]
+        let request = &deflate::with_offer(request, &config);
         let hs = ClientHandshake::new(request, random.as_mut(), config.limits.handshake)?;
         let bytes = Bytes::copy_from_slice(hs.request_bytes());
         let phase = Phase::ClientHandshake(Box::new(hs));

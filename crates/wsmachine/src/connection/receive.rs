@@ -44,6 +44,9 @@ struct MessageInProgress {
     data: BytesMut,
     /// Whether a piece was delivered (fragment mode).
     started: bool,
+    /// permessage-deflate: the message is compressed (RSV1 on its first frame).
+    #[cfg(feature = "deflate")]
+    inflating: Option<alloc::boxed::Box<inflate::Inflating>>,
 }
 
 /// Receive-side state.
@@ -55,12 +58,25 @@ pub(super) struct Receiver {
     message: Option<MessageInProgress>,
 }
 
+#[cfg(feature = "deflate")]
+mod inflate;
+
 /// What one parsing step did.
 enum Step {
     /// Made progress; go on.
     Progress,
     /// Needs more input.
     Blocked,
+}
+
+impl MessageInProgress {
+    /// Whether the message is compressed (permessage-deflate).
+    fn is_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.inflating.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
 }
 
 impl Receiver {
@@ -146,6 +162,8 @@ impl Connection {
                     match feed_handshake(&mut self.rx.buf, |b| hs.feed(b)) {
                         Ok(Some(response)) => {
                             self.phase = Phase::Open;
+                            #[cfg(feature = "deflate")]
+                            self.deflate_connected(&response);
                             self.timers.handshake = None;
                             self.start_open_timers();
                             self.events.push_back(Event::Connected(Box::new(response)));
@@ -226,6 +244,7 @@ impl Connection {
         }
         let whole_message_here = self.config.receive_mode == ReceiveMode::Messages
             && header.fin
+            && header.rsv == 0
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
             && header.payload_len <= (self.rx.buf.len() - n) as u64;
         self.rx.buf.advance(n);
@@ -245,6 +264,8 @@ impl Connection {
                 frames: 0,
                 data: BytesMut::new(),
                 started: false,
+                #[cfg(feature = "deflate")]
+                inflating: (header.rsv != 0).then(alloc::boxed::Box::default),
             });
         }
         if let Some(m) = self
@@ -273,7 +294,7 @@ impl Connection {
 
     /// Every check that can be made from the header alone, before any payload is read.
     fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        if h.rsv != 0 {
+        if h.rsv != 0 && !self.rsv1_allowed(h) {
             return Err(ProtocolError::ReservedBits(h.rsv));
         }
         match (self.role, h.mask.is_some()) {
@@ -341,12 +362,13 @@ impl Connection {
                 let offset = frame.consumed.wrapping_add(frame.checked as u64);
                 apply_mask(fresh, key, (offset % 4) as usize);
             }
+            // Compressed text is checked as it is inflated instead.
             let text = match header.opcode {
                 OpCode::Continuation | OpCode::Text => self
                     .rx
                     .message
                     .as_ref()
-                    .is_some_and(|m| m.kind == MessageKind::Text),
+                    .is_some_and(|m| m.kind == MessageKind::Text && !m.is_compressed()),
                 _ => false,
             };
             if text {
@@ -367,6 +389,10 @@ impl Connection {
             self.rx.frame = None;
             self.handle_control(header.opcode, payload);
             return Step::Progress;
+        }
+        #[cfg(feature = "deflate")]
+        if self.rx.message.as_ref().is_some_and(|m| m.is_compressed()) {
+            return self.step_inflate(available);
         }
         match self.config.receive_mode {
             ReceiveMode::Messages => {

@@ -9,6 +9,9 @@ use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
 use crate::message::{Message, MessageKind, Utf8Bytes};
 use crate::transmit::FrameKind;
 
+/// RSV1: set on the first frame of a compressed message (RFC 7692 6).
+const RSV1: u8 = 0b100;
+
 impl Connection {
     // ----- sending -----
 
@@ -32,13 +35,23 @@ impl Connection {
         Ok(())
     }
 
-    fn push_data_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
-        self.tx.push_data_frame(fin, opcode, payload);
+    /// Queues a whole message, split into frames of `auto_fragment_size` if configured.
+    /// With permessage-deflate in use, a message of at least
+    /// `DeflateConfig::threshold` bytes is compressed (RSV1 on
+    /// its first frame). Cost: no copy for a server (frames share the payload); one masking
+    /// copy for a client; compression is one deflate pass into a reused buffer.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        self.send_message(message, true)
     }
 
-    /// Queues a whole message, split into frames of `auto_fragment_size` if configured.
-    /// Cost: no copy for a server (frames share the payload); one masking copy for a client.
-    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+    /// [`send`](Self::send), never compressed: the per-message opt-out of permessage-deflate
+    /// (for data that is already compressed, or must not share a compression context with
+    /// secrets). Without the extension it is `send`.
+    pub fn send_uncompressed(&mut self, message: Message) -> Result<(), SendError> {
+        self.send_message(message, false)
+    }
+
+    fn send_message(&mut self, message: Message, may_compress: bool) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.sending.is_some() {
             return Err(SendError::MessageInProgress);
@@ -47,24 +60,40 @@ impl Connection {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,
         };
-        let payload = message.into_payload();
+        let mut payload = message.into_payload();
         let frame_size = self
             .config
             .auto_fragment_size
             .filter(|&n| n > 0)
             .unwrap_or(usize::MAX);
-        self.check_queue(self.config.send_queue_cost(payload.len()))?;
+        let compress = may_compress && self.compresses(payload.len());
+        // Compression cannot be undone (it moves the shared context), so the queue is
+        // checked against its worst case first.
+        let wire_len = if compress {
+            Self::compressed_bound(payload.len())
+        } else {
+            payload.len()
+        };
+        self.check_queue(self.config.send_queue_cost(wire_len))?;
         self.timers.note_data();
+        let mut rsv = 0;
+        if compress {
+            payload = self.compress_payload(payload, true);
+            rsv = RSV1;
+        }
         if payload.len() <= frame_size {
-            self.push_data_frame(true, opcode, payload);
+            self.tx.push_data_frame_rsv(true, rsv, opcode, payload);
             return Ok(());
         }
         let mut at = 0;
         let mut op = opcode;
         while at < payload.len() {
             let end = at.saturating_add(frame_size).min(payload.len());
-            self.push_data_frame(end == payload.len(), op, payload.slice(at..end));
+            let chunk = payload.slice(at..end);
+            self.tx
+                .push_data_frame_rsv(end == payload.len(), rsv, op, chunk);
             op = OpCode::Continuation;
+            rsv = 0;
             at = end;
         }
         Ok(())
@@ -83,25 +112,54 @@ impl Connection {
     /// Queues one frame of a message the caller fragments itself. The first call opens a
     /// message of `kind`; later calls must pass the same kind; `is_last` ends it. Text
     /// fragments are checked so that the whole message is valid UTF-8 (a code point may span
-    /// fragments).
+    /// fragments). With permessage-deflate in use the message is compressed (whatever its
+    /// size: the threshold applies to whole messages), each fragment with a sync flush so
+    /// that its frame carries all of it.
     pub fn send_fragment(
         &mut self,
         kind: MessageKind,
         data: Bytes,
         is_last: bool,
     ) -> Result<(), SendError> {
+        self.send_fragment_with(kind, data, is_last, true)
+    }
+
+    /// [`send_fragment`](Self::send_fragment), but a message it opens is not compressed
+    /// (the per-message opt-out of permessage-deflate). The call that opens a message
+    /// decides; later fragments follow it, whichever method sends them.
+    pub fn send_fragment_uncompressed(
+        &mut self,
+        kind: MessageKind,
+        data: Bytes,
+        is_last: bool,
+    ) -> Result<(), SendError> {
+        self.send_fragment_with(kind, data, is_last, false)
+    }
+
+    fn send_fragment_with(
+        &mut self,
+        kind: MessageKind,
+        data: Bytes,
+        is_last: bool,
+        may_compress: bool,
+    ) -> Result<(), SendError> {
         self.check_can_send()?;
-        let opcode = match (&self.sending, kind) {
-            (Some((open, _)), k) if *open != k => return Err(SendError::KindMismatch),
-            (Some(_), _) => OpCode::Continuation,
-            (None, MessageKind::Text) => OpCode::Text,
-            (None, MessageKind::Binary) => OpCode::Binary,
+        let (opcode, compress) = match (&self.sending, kind) {
+            (Some((open, _, _)), k) if *open != k => return Err(SendError::KindMismatch),
+            (Some((_, _, compress)), _) => (OpCode::Continuation, *compress),
+            (None, MessageKind::Text) => (OpCode::Text, may_compress && self.deflate_in_use()),
+            (None, MessageKind::Binary) => (OpCode::Binary, may_compress && self.deflate_in_use()),
         };
-        self.check_queue(self.config.send_queue_cost(data.len()))?;
+        let wire_len = if compress {
+            Self::compressed_bound(data.len())
+        } else {
+            data.len()
+        };
+        self.check_queue(self.config.send_queue_cost(wire_len))?;
         let mut validator = self
             .sending
             .as_ref()
-            .map(|(_, v)| v.clone())
+            .map(|(_, v, _)| v.clone())
             .unwrap_or_default();
         if kind == MessageKind::Text {
             validator.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
@@ -112,10 +170,20 @@ impl Connection {
         self.sending = if is_last {
             None
         } else {
-            Some((kind, validator))
+            Some((kind, validator, compress))
         };
         self.timers.note_data();
-        self.push_data_frame(is_last, opcode, data);
+        let rsv = if compress && opcode != OpCode::Continuation {
+            RSV1
+        } else {
+            0
+        };
+        let data = if compress {
+            self.compress_payload(data, is_last)
+        } else {
+            data
+        };
+        self.tx.push_data_frame_rsv(is_last, rsv, opcode, data);
         Ok(())
     }
 

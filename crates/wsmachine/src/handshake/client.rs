@@ -267,7 +267,8 @@ pub struct Response {
     /// The subprotocol the server selected (one the client offered), if any.
     pub subprotocol: Option<String>,
     /// The extensions the server accepted, with their parameters, in the server's order.
-    /// Their names were all offered; checking the parameters is the extension's job.
+    /// Each was offered and is one the core runs (permessage-deflate, with the `deflate`
+    /// feature), with parameters that answer one of the offers.
     pub extensions: Vec<ExtensionOffer>,
 }
 
@@ -286,7 +287,7 @@ pub struct ClientHandshake {
     key: String,
     expected_accept: String,
     offered_protocols: Vec<String>,
-    offered_extensions: Vec<String>,
+    offered_extensions: Vec<ExtensionOffer>,
     reader: HeadReader,
     limits: HandshakeLimits,
 }
@@ -336,10 +337,7 @@ impl ClientHandshake {
         out.push_str("\r\n");
 
         let offered_extensions = parse_extensions(request.extensions.iter().map(|e| e.as_bytes()))
-            .map_err(|_| HandshakeError::InvalidExtensionInput(request.extensions.join(", ")))?
-            .into_iter()
-            .map(|o| o.name)
-            .collect();
+            .map_err(|_| HandshakeError::InvalidExtensionInput(request.extensions.join(", ")))?;
         Ok(ClientHandshake {
             request: out.into_bytes(),
             key,
@@ -418,6 +416,28 @@ impl ClientHandshake {
         Ok(Some((response, n)))
     }
 
+    /// An accepted extension must be one the core runs: permessage-deflate (with the
+    /// `deflate` feature), once, answering one of our offers (RFC 7692 7.1).
+    fn check_runs(
+        &self,
+        accepted: &ExtensionOffer,
+        deflate_accepted: &mut bool,
+    ) -> Result<(), HandshakeError> {
+        #[cfg(feature = "deflate")]
+        if crate::deflate::is_deflate(&accepted.name) {
+            if core::mem::replace(deflate_accepted, true) {
+                return Err(HandshakeError::InvalidExtensionResponse(
+                    "permessage-deflate accepted twice",
+                ));
+            }
+            return crate::deflate::check_response(&self.offered_extensions, accepted)
+                .map(|_| ())
+                .map_err(HandshakeError::InvalidExtensionResponse);
+        }
+        let _ = deflate_accepted;
+        Err(HandshakeError::UnexpectedExtension(accepted.name.clone()))
+    }
+
     fn validate(&self, headers: Headers) -> Result<Response, HandshakeError> {
         if headers.get("Upgrade").is_none() {
             return Err(HandshakeError::MissingHeader("Upgrade"));
@@ -464,14 +484,16 @@ impl ClientHandshake {
             return Err(HandshakeError::UnexpectedSubprotocol(p.clone()));
         }
         let extensions = parse_extensions(headers.get_all("Sec-WebSocket-Extensions"))?;
+        let mut deflate_accepted = false;
         for e in &extensions {
             if !self
                 .offered_extensions
                 .iter()
-                .any(|o| o.eq_ignore_ascii_case(&e.name))
+                .any(|o| o.name.eq_ignore_ascii_case(&e.name))
             {
                 return Err(HandshakeError::UnexpectedExtension(e.name.clone()));
             }
+            self.check_runs(e, &mut deflate_accepted)?;
         }
         Ok(Response {
             status: 101,

@@ -100,8 +100,12 @@ pub enum HandshakeError {
     },
     /// The server selected a subprotocol the client did not offer (or offered none).
     UnexpectedSubprotocol(String),
-    /// The server accepted an extension the client did not offer.
+    /// The server accepted an extension the client did not offer, or one wsmachine does not
+    /// run (permessage-deflate without the `deflate` feature, any other extension).
     UnexpectedExtension(String),
+    /// The server's permessage-deflate response is malformed, repeated, or answers none of
+    /// the client's offers (RFC 7692 7.1: the client fails the connection).
+    InvalidExtensionResponse(&'static str),
 
     // ----- API misuse -----
     /// `feed` was called after the handshake completed. The connection now speaks frames.
@@ -130,6 +134,11 @@ pub enum HandshakeError {
     UnofferedSubprotocol(String),
     /// The server tried to accept an extension whose name the client did not offer.
     UnofferedExtension(String),
+    /// The server tried to accept an extension wsmachine does not run, or not as given:
+    /// anything but permessage-deflate, permessage-deflate without the `deflate` feature,
+    /// twice, or with parameters that answer none of the client's offers. The core never
+    /// lets an extension be negotiated that it does not run.
+    UnsupportedExtension(String),
 }
 
 impl HandshakeError {
@@ -147,6 +156,7 @@ impl HandshakeError {
                 | HandshakeError::InvalidExtensionInput(_)
                 | HandshakeError::UnofferedSubprotocol(_)
                 | HandshakeError::UnofferedExtension(_)
+                | HandshakeError::UnsupportedExtension(_)
         )
     }
 
@@ -272,7 +282,13 @@ impl fmt::Display for HandshakeError {
                 write!(f, "server selected subprotocol {p:?} that was not offered")
             }
             HandshakeError::UnexpectedExtension(e) => {
-                write!(f, "server accepted extension {e:?} that was not offered")
+                write!(
+                    f,
+                    "server accepted extension {e:?} that was not offered or is not supported"
+                )
+            }
+            HandshakeError::InvalidExtensionResponse(why) => {
+                write!(f, "invalid permessage-deflate response: {why}")
             }
             HandshakeError::AlreadyComplete => f.write_str("handshake already complete"),
             HandshakeError::AlreadyFailed => f.write_str("handshake already failed"),
@@ -299,6 +315,12 @@ impl fmt::Display for HandshakeError {
                 write!(
                     f,
                     "cannot accept extension {e:?}: the client did not offer it"
+                )
+            }
+            HandshakeError::UnsupportedExtension(e) => {
+                write!(
+                    f,
+                    "cannot accept extension {e:?}: wsmachine does not run it as given"
                 )
             }
         }

@@ -135,8 +135,11 @@ impl Request {
     /// `Sec-WebSocket-Extensions` when chosen, the extra headers and the empty line.
     ///
     /// Fails (API misuse, nothing to send) when the subprotocol was not offered, an extension
-    /// does not parse or was not offered (names compared case-insensitively), or an extra
-    /// header is invalid or reserved. Cost: one SHA-1 and one allocation of the response size.
+    /// does not parse or was not offered (names compared case-insensitively), is one the core
+    /// does not run ([`HandshakeError::UnsupportedExtension`]: anything but
+    /// permessage-deflate, which needs the `deflate` feature, once, as a valid answer to one
+    /// of the client's offers), or an extra header is invalid or reserved. Cost: one SHA-1
+    /// and one allocation of the response size.
     pub fn accept_response(&self, accept: &Accept) -> Result<Vec<u8>, HandshakeError> {
         if let Some(p) = accept
             .subprotocol
@@ -145,6 +148,7 @@ impl Request {
         {
             return Err(HandshakeError::UnofferedSubprotocol(p.clone()));
         }
+        let mut deflate_accepted = false;
         for e in &accept.extensions {
             let printable = e.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
             let parsed = parse_extensions([e.as_bytes()]);
@@ -160,6 +164,7 @@ impl Request {
                 {
                     return Err(HandshakeError::UnofferedExtension(o.name));
                 }
+                accepted_runs(&self.extensions, &o, &mut deflate_accepted)?;
             }
         }
         for (n, v) in &accept.headers {
@@ -188,6 +193,27 @@ impl Request {
         out.push_str("\r\n");
         Ok(out.into_bytes())
     }
+}
+
+/// Checks that an accepted extension element is one the core runs: permessage-deflate (with
+/// the `deflate` feature), at most once, answering one of `offers`.
+fn accepted_runs(
+    offers: &[ExtensionOffer],
+    accepted: &ExtensionOffer,
+    deflate_accepted: &mut bool,
+) -> Result<(), HandshakeError> {
+    let unsupported = || HandshakeError::UnsupportedExtension(accepted.to_header_value());
+    #[cfg(feature = "deflate")]
+    if crate::deflate::is_deflate(&accepted.name) {
+        if core::mem::replace(deflate_accepted, true) {
+            return Err(unsupported());
+        }
+        return crate::deflate::check_response(offers, accepted)
+            .map(|_| ())
+            .map_err(|_| unsupported());
+    }
+    let _ = (offers, deflate_accepted);
+    Err(unsupported())
 }
 
 /// The reason phrase for common status codes (empty for others, which HTTP allows).

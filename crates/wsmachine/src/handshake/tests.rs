@@ -6,7 +6,7 @@ extern crate std;
 
 use alloc::borrow::ToOwned;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use proptest::prelude::*;
@@ -142,9 +142,14 @@ fn request_split_at_every_offset_and_byte_by_byte() {
 fn response_split_at_every_offset_and_byte_by_byte() {
     let proto = sample_client();
     let (req, _) = server_feed([proto.request_bytes()]).unwrap();
+    // permessage-deflate is accepted only where the core runs it.
+    let deflate = cfg!(feature = "deflate");
     let accept = Accept {
         subprotocol: Some("superchat".into()),
-        extensions: vec!["permessage-deflate; client_max_window_bits=10".into()],
+        extensions: deflate
+            .then(|| "permessage-deflate; client_max_window_bits=10".into())
+            .into_iter()
+            .collect(),
         headers: vec![("Set-Cookie".into(), "a=b".into())],
     };
     let head = req.accept_response(&accept).unwrap();
@@ -155,11 +160,14 @@ fn response_split_at_every_offset_and_byte_by_byte() {
     assert_eq!(rest, SERVER_FRAME);
     assert_eq!(whole.status, 101);
     assert_eq!(whole.subprotocol.as_deref(), Some("superchat"));
-    assert_eq!(
-        whole.extensions,
-        [ExtensionOffer::new("permessage-deflate")
-            .with_param("client_max_window_bits", Some("10".into()))]
-    );
+    let expected: Vec<ExtensionOffer> = deflate
+        .then(|| {
+            ExtensionOffer::new("permessage-deflate")
+                .with_param("client_max_window_bits", Some("10".into()))
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(whole.extensions, expected);
     assert_eq!(whole.header("set-cookie"), Some(&b"a=b"[..]));
 
     for split in 0..=wire.len() {
@@ -206,15 +214,35 @@ fn offer() -> impl Strategy<Value = ExtensionOffer> {
         token().prop_map(Some),
         "[ -~]{0,8}".prop_map(Some), // printable ASCII: exercises quoting and escapes
     ];
-    (token(), prop::collection::vec((token(), value), 0..4)).prop_map(|(name, params)| {
-        ExtensionOffer {
-            name,
-            params: params
-                .into_iter()
-                .map(|(name, value)| ExtensionParam { name, value })
-                .collect(),
-        }
-    })
+    let any =
+        (token(), prop::collection::vec((token(), value), 0..4)).prop_map(|(name, params)| {
+            ExtensionOffer {
+                name,
+                params: params
+                    .into_iter()
+                    .map(|(name, value)| ExtensionParam { name, value })
+                    .collect(),
+            }
+        });
+    // permessage-deflate offers, well formed or not, some valid as their own answer.
+    let deflate_param = prop_oneof![
+        Just(("server_no_context_takeover", None)),
+        Just(("client_no_context_takeover", None)),
+        (8u8..=16).prop_map(|b| ("server_max_window_bits", Some(b.to_string()))),
+        prop::option::of(8u8..=15)
+            .prop_map(|b| ("client_max_window_bits", b.map(|b| b.to_string()))),
+    ];
+    let deflate = prop::collection::vec(deflate_param, 0..3).prop_map(|params| ExtensionOffer {
+        name: "permessage-deflate".into(),
+        params: params
+            .into_iter()
+            .map(|(name, value)| ExtensionParam {
+                name: name.into(),
+                value,
+            })
+            .collect(),
+    });
+    prop_oneof![any, deflate]
 }
 
 fn extra_header() -> impl Strategy<Value = (String, String)> {
@@ -361,12 +389,29 @@ proptest! {
             Some(i) if !s.offers.is_empty() => vec![s.offers[i.index(s.offers.len())].clone()],
             _ => vec![],
         };
-        let accept = Accept {
+        let mut accept = Accept {
             subprotocol: chosen.clone(),
             extensions: accepted.iter().map(|o| o.to_header_value()).collect(),
             headers: headers.clone(),
         };
-        let mut wire = req.accept_response(&accept).unwrap();
+        // Only an extension the core runs, answered validly, may be accepted: permessage-
+        // deflate with the `deflate` feature, and an offer echoed back is not always a
+        // valid answer (a bare client_max_window_bits).
+        let mut accepted = accepted;
+        let mut wire = match req.accept_response(&accept) {
+            Ok(w) => {
+                prop_assert!(accepted.iter().all(|o| cfg!(feature = "deflate")
+                    && o.name.eq_ignore_ascii_case("permessage-deflate")));
+                w
+            }
+            Err(HandshakeError::UnsupportedExtension(_)) => {
+                prop_assert!(!accepted.is_empty());
+                accepted.clear();
+                accept.extensions.clear();
+                req.accept_response(&accept).unwrap()
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+        };
         let head_len = wire.len();
         wire.extend_from_slice(&trailing);
         let cut = split.index(wire.len() + 1);
@@ -678,12 +723,89 @@ fn unoffered_subprotocol_or_extension_is_refused() {
 
     let mut c = sample_client();
     let wire = response_for(&c, "Sec-WebSocket-Extensions: PerMessage-Deflate\r\n");
-    let (resp, n) = c.feed(&wire).unwrap().unwrap();
-    assert_eq!(n, wire.len());
-    assert_eq!(
-        resp.extensions[0].name, "PerMessage-Deflate",
-        "names match case-insensitively"
+    if cfg!(feature = "deflate") {
+        let (resp, n) = c.feed(&wire).unwrap().unwrap();
+        assert_eq!(n, wire.len());
+        assert_eq!(
+            resp.extensions[0].name, "PerMessage-Deflate",
+            "names match case-insensitively"
+        );
+    } else {
+        assert_eq!(
+            client_err(&mut c, &wire),
+            HandshakeError::UnexpectedExtension("PerMessage-Deflate".into()),
+            "an offered extension the core does not run"
+        );
+    }
+}
+
+#[test]
+fn only_extensions_the_core_runs_are_accepted() {
+    let offered =
+        "Sec-WebSocket-Extensions: x-foo, permessage-deflate; server_max_window_bits=10\r\n";
+    let wire = format!(
+        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offered}\r\n"
     );
+    let (req, _) = server_feed([wire.as_bytes()]).unwrap();
+    let accept = |e: &str| {
+        req.accept_response(&Accept {
+            extensions: vec![e.into()],
+            ..Accept::default()
+        })
+    };
+    assert_eq!(
+        accept("x-foo"),
+        Err(HandshakeError::UnsupportedExtension("x-foo".into()))
+    );
+    let good = "permessage-deflate; server_max_window_bits=10";
+    assert_eq!(accept(good).is_ok(), cfg!(feature = "deflate"));
+    for bad in [
+        "permessage-deflate",
+        "permessage-deflate; server_max_window_bits=11",
+        "permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
+        "permessage-deflate; server_max_window_bits=10, permessage-deflate; server_max_window_bits=10",
+    ] {
+        let e = accept(bad).unwrap_err();
+        assert!(
+            matches!(e, HandshakeError::UnsupportedExtension(_)) && e.is_api_misuse(),
+            "{bad}: {e:?}"
+        );
+    }
+
+    // A client fails the handshake on a response no offer allows.
+    if cfg!(feature = "deflate") {
+        let req = ClientRequest::new("ws://h/")
+            .unwrap()
+            .extension("permessage-deflate; server_max_window_bits=10");
+        for (resp, ok) in [
+            ("permessage-deflate; server_max_window_bits=10", true),
+            (
+                "permessage-deflate; server_max_window_bits=9; client_no_context_takeover",
+                true,
+            ),
+            ("permessage-deflate", false),
+            ("permessage-deflate; server_max_window_bits=12", false),
+            (
+                "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10",
+                false,
+            ),
+            ("permessage-deflate; server_max_window_bits=10; x=1", false),
+            (
+                "permessage-deflate; server_max_window_bits=10, permessage-deflate; server_max_window_bits=10",
+                false,
+            ),
+        ] {
+            let mut c =
+                ClientHandshake::new(&req, &mut SeededRandom::from_u64(3), limits()).unwrap();
+            let wire = response_for(&c, &format!("Sec-WebSocket-Extensions: {resp}\r\n"));
+            match c.feed(&wire) {
+                Ok(Some(_)) => assert!(ok, "{resp}"),
+                Err(HandshakeError::InvalidExtensionResponse(_)) => assert!(!ok, "{resp}"),
+                other => panic!("{resp}: {other:?}"),
+            }
+        }
+    }
 }
 
 #[test]
@@ -795,6 +917,7 @@ fn every_error_displays_and_classifies() {
         },
         HandshakeError::UnexpectedSubprotocol("x".into()),
         HandshakeError::UnexpectedExtension("x".into()),
+        HandshakeError::InvalidExtensionResponse("x"),
         HandshakeError::AlreadyComplete,
         HandshakeError::AlreadyFailed,
         HandshakeError::InvalidUri("x"),
@@ -807,6 +930,7 @@ fn every_error_displays_and_classifies() {
         HandshakeError::InvalidExtensionInput("x".into()),
         HandshakeError::UnofferedSubprotocol("x".into()),
         HandshakeError::UnofferedExtension("x".into()),
+        HandshakeError::UnsupportedExtension("x".into()),
     ];
     for e in &all {
         assert!(!format!("{e}").is_empty());

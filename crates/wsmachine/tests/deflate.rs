@@ -1,0 +1,602 @@
+//! permessage-deflate (RFC 7692) through whole connections: negotiation in both roles, the
+//! wire format (RSV1, trailer, context takeover), the RSV1 failures, invalid data, the
+//! inflation limit, and a property test over every parameter combination, fragmentation and
+//! receive mode, client core against server core in memory.
+#![cfg(feature = "deflate")]
+
+use proptest::prelude::*;
+use wsmachine::random::SeededRandom;
+use wsmachine::{
+    Accept, Bytes, ClientRequest, CloseCode, Config, Connection, ConnectionError, DeflateConfig,
+    DeflateParams, Event, Limits, Message, MessageKind, ProtocolError, ReceiveMode, Role,
+    Timestamp,
+};
+use wsmachine_test_support::*;
+
+fn with_deflate(d: DeflateConfig) -> Config {
+    Config {
+        deflate: Some(d),
+        ..Config::default()
+    }
+}
+
+/// A client and a server with their own configs after the opening handshake; `accept`
+/// is the server's decision.
+fn handshake(client_cfg: Config, server_cfg: Config, accept: &Accept) -> Pair {
+    let now = Timestamp::ZERO;
+    let request = ClientRequest::new("ws://localhost/").unwrap();
+    let mut p = Pair::connecting(&request, client_cfg, server_cfg, 7, now);
+    let (client, server) = (&mut p.client, &mut p.server);
+    server.handle_input(now, &output(client));
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    server.accept(now, accept).unwrap();
+    client.handle_input(now, &output(server));
+    assert!(matches!(client.poll_event(), Some(Event::Connected(_))));
+    p
+}
+
+fn deflate_pair(client: DeflateConfig, server: DeflateConfig) -> Pair {
+    handshake(
+        with_deflate(client),
+        with_deflate(server),
+        &Accept::default(),
+    )
+}
+
+fn messages(events: &[Event]) -> Vec<Message> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn protocol_error(events: &[Event]) -> Option<ProtocolError> {
+    events.iter().find_map(|e| match e {
+        Event::Error(ConnectionError::Protocol(p)) => Some(*p),
+        _ => None,
+    })
+}
+
+fn json(i: usize) -> String {
+    format!(
+        "{{\"id\":{i},\"user\":\"user{}\",\"text\":\"hello, this is message number {i}\",\"tags\":[\"a\",\"b\",\"c\"]}}",
+        i % 7
+    )
+}
+
+#[test]
+fn both_roles_negotiate_and_messages_go_compressed() {
+    let mut p = deflate_pair(DeflateConfig::default(), DeflateConfig::default());
+    assert_eq!(p.client.deflate_params(), Some(&DeflateParams::default()));
+    assert_eq!(p.server.deflate_params(), Some(&DeflateParams::default()));
+    let text = json(1).repeat(4);
+    p.client.send_text(text.clone()).unwrap();
+    let wire = output(&mut p.client);
+    let frames = parse_frames(&wire);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].0, 0x80 | 0x40 | 0x1, "FIN, RSV1, text");
+    assert!(
+        frames[0].2.len() < text.len() / 2,
+        "{} bytes",
+        frames[0].2.len()
+    );
+    p.server.handle_input(Timestamp::ZERO, &wire);
+    assert_eq!(
+        drain(&mut p.server),
+        [Event::Message(Message::text(text.clone()))]
+    );
+    p.server.send_text(text.clone()).unwrap();
+    let wire = output(&mut p.server);
+    assert_eq!(wire[0], 0xc1);
+    p.client.handle_input(Timestamp::ZERO, &wire);
+    assert_eq!(drain(&mut p.client), [Event::Message(Message::text(text))]);
+}
+
+#[test]
+fn threshold_and_per_message_opt_out_send_plain_frames() {
+    let mut p = deflate_pair(
+        DeflateConfig {
+            threshold: 50,
+            ..DeflateConfig::default()
+        },
+        DeflateConfig::default(),
+    );
+    p.client.send_text("short").unwrap();
+    p.client.send_uncompressed(Message::text(json(2))).unwrap();
+    p.client
+        .send_fragment_uncompressed(MessageKind::Binary, Bytes::from(vec![1u8; 300]), false)
+        .unwrap();
+    p.client
+        .send_fragment(MessageKind::Binary, Bytes::from(vec![2u8; 300]), true)
+        .unwrap();
+    p.client.send_text(json(3)).unwrap();
+    let wire = output(&mut p.client);
+    let rsv1: Vec<bool> = parse_frames(&wire)
+        .iter()
+        .map(|f| f.0 & 0x40 != 0)
+        .collect();
+    assert_eq!(rsv1, [false, false, false, false, true]);
+    p.server.handle_input(Timestamp::ZERO, &wire);
+    let got = messages(&drain(&mut p.server));
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3], Message::text(json(3)));
+}
+
+#[test]
+fn context_takeover_makes_repeats_cheap_and_no_context_takeover_does_not() {
+    for nct in [false, true] {
+        let mut p = deflate_pair(
+            DeflateConfig {
+                client_no_context_takeover: nct,
+                threshold: 0,
+                ..DeflateConfig::default()
+            },
+            DeflateConfig::default(),
+        );
+        assert_eq!(
+            p.server
+                .deflate_params()
+                .unwrap()
+                .client_no_context_takeover,
+            nct
+        );
+        let text = json(42);
+        p.client.send_text(text.clone()).unwrap();
+        p.client.send_text(text.clone()).unwrap();
+        let wire = output(&mut p.client);
+        let sizes: Vec<usize> = parse_frames(&wire).iter().map(|f| f.2.len()).collect();
+        if nct {
+            assert_eq!(sizes[0], sizes[1], "each message on its own");
+        } else {
+            assert!(sizes[1] < sizes[0] / 3, "{sizes:?}: the repeat refers back");
+        }
+        p.server.handle_input(Timestamp::ZERO, &wire);
+        assert_eq!(
+            messages(&drain(&mut p.server)),
+            [Message::text(text.clone()), Message::text(text)]
+        );
+    }
+}
+
+#[test]
+fn no_negotiation_without_both_sides() {
+    // The server does not run it: the client's offer is declined.
+    let p = handshake(
+        with_deflate(DeflateConfig::default()),
+        Config::default(),
+        &Accept::default(),
+    );
+    assert_eq!(p.client.deflate_params(), None);
+    assert_eq!(p.server.deflate_params(), None);
+    // The client does not offer it: nothing to accept.
+    let p = handshake(
+        Config::default(),
+        with_deflate(DeflateConfig::default()),
+        &Accept::default(),
+    );
+    assert_eq!(p.server.deflate_params(), None);
+    // A server whose caller accepts by hand runs it with default settings.
+    let p = handshake(
+        with_deflate(DeflateConfig::default()),
+        Config::default(),
+        &Accept {
+            extensions: vec!["permessage-deflate; server_no_context_takeover".into()],
+            ..Accept::default()
+        },
+    );
+    let want = DeflateParams {
+        server_no_context_takeover: true,
+        ..DeflateParams::default()
+    };
+    assert_eq!(p.server.deflate_params(), Some(&want));
+    assert_eq!(p.client.deflate_params(), Some(&want));
+}
+
+#[test]
+fn an_invalid_accept_answers_500() {
+    let request = ClientRequest::new("ws://localhost/")
+        .unwrap()
+        .extension("permessage-deflate; server_max_window_bits=10");
+    let mut client = Connection::client_with_random(
+        &request,
+        Config::default(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(1)),
+    )
+    .unwrap();
+    let mut server = Connection::server(Config::default(), Timestamp::ZERO);
+    server.handle_input(Timestamp::ZERO, &output(&mut client));
+    assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+    let bad = Accept {
+        extensions: vec!["permessage-deflate; server_max_window_bits=12".into()],
+        ..Accept::default()
+    };
+    assert!(server.accept(Timestamp::ZERO, &bad).is_err());
+    assert!(output(&mut server).starts_with(b"HTTP/1.1 500 "));
+}
+
+/// An open server and client that agreed on `params` without a handshake.
+fn open_pair(
+    params: DeflateParams,
+    settings: DeflateConfig,
+    mode: ReceiveMode,
+) -> (Connection, Connection) {
+    let config = Config {
+        receive_mode: mode,
+        ..Config::default()
+    };
+    let mut s = server_with(config);
+    let mut c = client_with(config);
+    s.use_deflate(params, settings);
+    c.use_deflate(params, settings);
+    (s, c)
+}
+
+#[test]
+fn rsv1_cases() {
+    let params = DeflateParams::default();
+    let compressed = {
+        let (_, mut c) = open_pair(params, DeflateConfig::default(), ReceiveMode::Messages);
+        c.send_text(json(5).repeat(3)).unwrap();
+        let f = parse_frames(&output(&mut c)).remove(0);
+        assert_eq!(f.0, 0xc1);
+        f.2
+    };
+    // Accepted on a first frame when negotiated.
+    let (mut s, _) = open_pair(params, DeflateConfig::default(), ReceiveMode::Messages);
+    s.handle_input(Timestamp::ZERO, &c2s(0xc1, &compressed));
+    assert_eq!(
+        drain(&mut s),
+        [Event::Message(Message::text(json(5).repeat(3)))]
+    );
+    // Without negotiation (feature on, extension not agreed): 1002.
+    let mut s = server();
+    s.handle_input(Timestamp::ZERO, &c2s(0xc1, &compressed));
+    assert_eq!(
+        protocol_error(&drain(&mut s)),
+        Some(ProtocolError::ReservedBits(4))
+    );
+    assert_eq!(s.close_sent().unwrap().code, CloseCode::PROTOCOL);
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("ping", c2s(0xc9, b"p")),
+        ("close", c2s(0xc8, &[3, 232])),
+        (
+            "continuation",
+            [c2s(0x41, &compressed[..3]), c2s(0xc0, &compressed[3..])].concat(),
+        ),
+        ("RSV2", c2s(0xa1, b"x")),
+        ("RSV1+RSV3", c2s(0xd1, &compressed)),
+    ];
+    for (what, bytes) in cases {
+        let (mut s, _) = open_pair(params, DeflateConfig::default(), ReceiveMode::Messages);
+        s.handle_input(Timestamp::ZERO, &bytes);
+        let err = protocol_error(&drain(&mut s));
+        assert!(
+            matches!(err, Some(ProtocolError::ReservedBits(_))),
+            "{what}: {err:?}"
+        );
+        assert_eq!(s.close_sent().unwrap().code, CloseCode::PROTOCOL, "{what}");
+    }
+}
+
+#[test]
+fn invalid_deflate_data_fails_with_1007_and_bad_text_fails_fast() {
+    for mode in [ReceiveMode::Messages, ReceiveMode::Fragments] {
+        let (mut s, _) = open_pair(DeflateParams::default(), DeflateConfig::default(), mode);
+        // BTYPE 11 (reserved).
+        s.handle_input(Timestamp::ZERO, &c2s(0xc2, &[0xff, 0xff, 0xff, 0xff]));
+        assert_eq!(
+            protocol_error(&drain(&mut s)),
+            Some(ProtocolError::InvalidCompressedData)
+        );
+        assert_eq!(s.close_sent().unwrap().code, CloseCode::INVALID_DATA);
+
+        // Invalid UTF-8 in the first (non-final) frame of a compressed text message fails
+        // before the message ends.
+        let (mut s, mut c) = open_pair(DeflateParams::default(), DeflateConfig::default(), mode);
+        c.send_fragment(
+            MessageKind::Binary,
+            Bytes::from_static(b"ok \xff\xfe bad"),
+            false,
+        )
+        .unwrap();
+        let first = parse_frames(&output(&mut c)).remove(0);
+        s.handle_input(Timestamp::ZERO, &c2s(0x41, &first.2));
+        assert_eq!(
+            protocol_error(&drain(&mut s)),
+            Some(ProtocolError::InvalidUtf8)
+        );
+    }
+}
+
+#[test]
+fn inflation_stops_at_the_message_limit() {
+    // 4 MiB of zeros compresses to about 4 KiB; the limit is 1 MiB.
+    let zeros = vec![0u8; 4 << 20];
+    for mode in [ReceiveMode::Messages, ReceiveMode::Fragments] {
+        let (mut s, mut c) = open_pair(DeflateParams::default(), DeflateConfig::default(), mode);
+        c.send_binary(zeros.clone()).unwrap();
+        let f = parse_frames(&output(&mut c)).remove(0);
+        assert!(f.2.len() < 8 << 10, "{}", f.2.len());
+        let mut s2 = server_with(Config {
+            limits: Limits {
+                max_message_size: 1 << 20,
+                ..Limits::default()
+            },
+            receive_mode: mode,
+            ..Config::default()
+        });
+        s2.use_deflate(DeflateParams::default(), DeflateConfig::default());
+        s2.handle_input(Timestamp::ZERO, &c2s(0xc2, &f.2));
+        let events = drain(&mut s2);
+        let inflated: usize = events
+            .iter()
+            .map(|e| match e {
+                Event::Fragment(f) => f.data.len(),
+                _ => 0,
+            })
+            .sum();
+        assert!(inflated <= 1 << 20);
+        assert_eq!(
+            protocol_error(&events),
+            Some(ProtocolError::MessageTooLarge {
+                len: (1 << 20) + 1,
+                limit: 1 << 20
+            })
+        );
+        assert_eq!(s2.close_sent().unwrap().code, CloseCode::TOO_BIG);
+        // Under the limit it goes through.
+        s.handle_input(Timestamp::ZERO, &c2s(0xc2, &f.2));
+        let total: usize = drain(&mut s)
+            .iter()
+            .map(|e| match e {
+                Event::Message(m) => m.payload().len(),
+                Event::Fragment(f) => f.data.len(),
+                other => panic!("{other:?}"),
+            })
+            .sum();
+        assert_eq!(total, 4 << 20);
+    }
+}
+
+#[test]
+fn window_bits_8_is_honoured_in_both_roles() {
+    let d = DeflateConfig {
+        server_max_window_bits: 8,
+        client_max_window_bits: 8,
+        ..DeflateConfig::default()
+    };
+    let mut p = deflate_pair(d, d);
+    let want = DeflateParams {
+        server_max_window_bits: Some(8),
+        client_max_window_bits: Some(8),
+        ..DeflateParams::default()
+    };
+    assert_eq!(p.server.deflate_params(), Some(&want));
+    assert_eq!(p.client.deflate_params(), Some(&want));
+    for i in 0..20 {
+        p.client.send_text(json(i).repeat(10)).unwrap();
+        p.server.send_text(json(i).repeat(10)).unwrap();
+    }
+    p.drive();
+    assert_eq!(messages(&p.server_events).len(), 20);
+    assert_eq!(messages(&p.client_events).len(), 20);
+}
+
+// ----------------------------------------------------------------- property test
+
+#[derive(Debug, Clone)]
+enum Op {
+    Whole(bool, usize, u8),
+    /// Caller-fragmented: text?, piece lengths, compressed?
+    Pieces(bool, Vec<usize>, bool),
+    Plain(usize, u8),
+    Ping,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (any::<bool>(), 0usize..5000, any::<u8>()).prop_map(|(t, l, s)| Op::Whole(t, l, s)),
+        2 => (any::<bool>(), proptest::collection::vec(0usize..1500, 1..5), any::<bool>())
+            .prop_map(|(t, v, c)| Op::Pieces(t, v, c)),
+        1 => (0usize..500, any::<u8>()).prop_map(|(l, s)| Op::Plain(l, s)),
+        1 => Just(Op::Ping),
+    ]
+}
+
+/// Text or bytes of `len`, compressible but not trivially (JSON-like with varied numbers).
+fn content(text: bool, len: usize, seed: u8) -> Vec<u8> {
+    let mut s = String::new();
+    let mut i = usize::from(seed);
+    while s.len() < len {
+        s.push_str(&json(i));
+        s.push('é');
+        i = i.wrapping_mul(31).wrapping_add(7);
+    }
+    let mut b = s.into_bytes();
+    if text {
+        while b.len() > len {
+            b.pop();
+            while std::str::from_utf8(&b).is_err() {
+                b.pop();
+            }
+        }
+    } else {
+        b.truncate(len);
+    }
+    b
+}
+
+fn message(text: bool, data: Vec<u8>) -> Message {
+    if text {
+        Message::text(String::from_utf8(data).unwrap())
+    } else {
+        Message::binary(data)
+    }
+}
+
+fn apply(conn: &mut Connection, op: &Op) -> Option<Message> {
+    match op {
+        Op::Whole(text, len, seed) => {
+            let m = message(*text, content(*text, *len, *seed));
+            conn.send(m.clone()).unwrap();
+            Some(m)
+        }
+        Op::Plain(len, seed) => {
+            let m = message(false, content(false, *len, *seed));
+            conn.send_uncompressed(m.clone()).unwrap();
+            Some(m)
+        }
+        Op::Pieces(text, pieces, compress) => {
+            let whole = content(*text, pieces.iter().sum(), 9);
+            let kind = if *text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            let mut at = 0;
+            for (i, p) in pieces.iter().enumerate() {
+                let last = i + 1 == pieces.len();
+                let end = if last {
+                    whole.len()
+                } else {
+                    (at + p).min(whole.len())
+                };
+                // Text pieces end on code point boundaries only for the last piece.
+                let data = Bytes::copy_from_slice(&whole[at..end]);
+                if *compress {
+                    conn.send_fragment(kind, data, last).unwrap();
+                } else {
+                    conn.send_fragment_uncompressed(kind, data, last).unwrap();
+                }
+                at = end;
+            }
+            Some(message(*text, whole))
+        }
+        Op::Ping => {
+            conn.ping(Bytes::from_static(b"ping")).unwrap();
+            None
+        }
+    }
+}
+
+fn joined(events: &[Event]) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut open: Option<(MessageKind, Vec<u8>)> = None;
+    for e in events {
+        match e {
+            Event::Message(m) => out.push(m.clone()),
+            Event::Fragment(f) => {
+                if f.is_first {
+                    open = Some((f.kind, Vec::new()));
+                }
+                let (kind, data) = open.as_mut().expect("a first piece");
+                data.extend_from_slice(&f.data);
+                if f.is_last {
+                    out.push(message(*kind == MessageKind::Text, std::mem::take(data)));
+                    open = None;
+                }
+            }
+            Event::Error(e) => panic!("{e:?}"),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn settings() -> impl Strategy<Value = DeflateConfig> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        8u8..=15,
+        8u8..=15,
+        prop_oneof![Just(0u8), Just(1), Just(6), Just(9)],
+        1u8..=9,
+        prop_oneof![Just(0usize), Just(64), Just(1000)],
+    )
+        .prop_map(
+            |(snct, cnct, sb, cb, level, mem, threshold)| DeflateConfig {
+                server_no_context_takeover: snct,
+                client_no_context_takeover: cnct,
+                server_max_window_bits: sb,
+                client_max_window_bits: cb,
+                level,
+                memory_level: mem,
+                threshold,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_parameter_combination_round_trips(
+        client_cfg in settings(),
+        server_cfg in settings(),
+        ops in proptest::collection::vec(op(), 1..10),
+        auto_fragment in prop_oneof![Just(None), Just(Some(1usize)), Just(Some(100)), Just(Some(4096))],
+        client_mode in any::<bool>(),
+        server_mode in any::<bool>(),
+        chunk in 1usize..2000,
+    ) {
+        let mode = |f: bool| if f { ReceiveMode::Fragments } else { ReceiveMode::Messages };
+        let mut c = with_deflate(client_cfg);
+        c.receive_mode = mode(client_mode);
+        c.auto_fragment_size = auto_fragment;
+        let mut s = with_deflate(server_cfg);
+        s.receive_mode = mode(server_mode);
+        s.auto_fragment_size = auto_fragment;
+        let mut p = handshake(c, s, &Accept::default());
+        let agreed = *p.server.deflate_params().unwrap();
+        prop_assert_eq!(p.client.deflate_params(), Some(&agreed));
+        prop_assert_eq!(agreed.server_no_context_takeover,
+            client_cfg.server_no_context_takeover || server_cfg.server_no_context_takeover);
+        let mut to_server = Vec::new();
+        let mut to_client = Vec::new();
+        for o in &ops {
+            to_server.extend(apply(&mut p.client, o));
+            to_client.extend(apply(&mut p.server, o));
+        }
+        // Deliver in chunks of `chunk` bytes.
+        let c2s = output(&mut p.client);
+        let s2c = output(&mut p.server);
+        let mut server_events = Vec::new();
+        for piece in c2s.chunks(chunk) {
+            p.server.handle_input(Timestamp::ZERO, piece);
+            server_events.extend(drain(&mut p.server));
+        }
+        let mut client_events = Vec::new();
+        for piece in s2c.chunks(chunk) {
+            p.client.handle_input(Timestamp::ZERO, piece);
+            client_events.extend(drain(&mut p.client));
+        }
+        prop_assert_eq!(joined(&server_events), to_server);
+        prop_assert_eq!(joined(&client_events), to_client);
+    }
+}
+
+#[test]
+fn a_server_restricts_what_it_accepts() {
+    // The server holds both windows to 10 bits and demands no context takeover from the
+    // client; the client asked for nothing special.
+    let server = DeflateConfig {
+        server_max_window_bits: 10,
+        client_max_window_bits: 10,
+        client_no_context_takeover: true,
+        ..DeflateConfig::default()
+    };
+    let p = deflate_pair(DeflateConfig::default(), server);
+    let want = DeflateParams {
+        client_no_context_takeover: true,
+        server_max_window_bits: Some(10),
+        client_max_window_bits: Some(10),
+        ..DeflateParams::default()
+    };
+    assert_eq!(p.server.deflate_params(), Some(&want));
+    assert_eq!(p.client.deflate_params(), Some(&want));
+    let _ = Role::Client;
+}
