@@ -296,7 +296,9 @@ impl Connection {
     /// what we send), and once no more input is useful. True while draining the peer after a
     /// failure (the input is then discarded). Memory per connection therefore stays under
     /// `max(input_high_water + max_frame_size)` of input plus `max_message_size` being
-    /// assembled plus `max_send_queue + max_pong_backlog` of output. Also true while a
+    /// assembled plus `max_send_queue + max_pong_backlog` of output, plus, with
+    /// permessage-deflate in use, the compressor and decompressor states (at most about
+    /// 430 KiB at the defaults; see the `deflate` module). Also true while a
     /// client that received the server's Close waits for the server to end TCP (RFC 6455
     /// 7.1.1): bytes read then are discarded, and the EOF finishes the connection cleanly.
     pub fn wants_input(&self) -> bool {

@@ -54,22 +54,28 @@
 //! Both states are created on first use, so a connection that never sends (or receives) a
 //! compressed message pays nothing for that direction. A direction without context takeover
 //! frees its state after every message: idle connections then hold no deflate memory at
-//! all. Measured with the global allocator (`tests/deflate_memory.rs`, zlib-rs 0.6):
+//! all, at the cost of building the state again per message. Measured with a counting
+//! global allocator (`tests/deflate_memory.rs`, zlib-rs 0.6.9, bytes held between messages):
 //!
 //! | state | window bits | memory level | bytes |
 //! |---|---|---|---|
-//! | compressor | 15 | 8 (default) | 268,136 |
-//! | compressor | 12 | 5 | 87,912 |
-//! | compressor | 9 | 1 | 69,480 |
-//! | decompressor | 15 | - | 40,960 |
-//! | decompressor | 12 | - | 18,432 |
-//! | decompressor | 9 | - | 13,312 |
+//! | compressor | 15 | 9 | 495,145 |
+//! | compressor | 15 | 8 (default) | 380,457 |
+//! | compressor | 8 (RLE on 9 bits) | 8 | 251,433 |
+//! | compressor | 12 | 5 | 165,417 |
+//! | compressor | 10 | 4 | 145,961 |
+//! | compressor | 9 | 1 | 137,641 |
+//! | decompressor | any (8-15) | - | 47,552 |
 //!
-//! The compressor's memory falls with [`server_max_window_bits`](DeflateConfig::server_max_window_bits)
-//! / [`client_max_window_bits`](DeflateConfig::client_max_window_bits) (our own window) and
-//! [`memory_level`](DeflateConfig::memory_level); zlib-rs keeps a fixed 64 Ki-entry hash
-//! table (64 KiB) whatever the level. The decompressor's falls with the window the peer is
-//! held to.
+//! The compressor's memory falls with its window
+//! ([`server_max_window_bits`](DeflateConfig::server_max_window_bits) for a server,
+//! [`client_max_window_bits`](DeflateConfig::client_max_window_bits) for a client) and
+//! [`memory_level`](DeflateConfig::memory_level), down to zlib-rs's fixed 128 KiB hash
+//! table. zlib-rs's decompressor always allocates a 32 KiB window, so the window the peer
+//! is held to does not change it; what caps it is the peer's no context takeover (the
+//! server's `client_no_context_takeover`, the client's `server_no_context_takeover`),
+//! which frees it between messages. Worst case per connection, both directions with
+//! context takeover at the defaults: about 428 KiB, on top of the `Limits`.
 
 mod codec;
 mod negotiate;
@@ -97,18 +103,21 @@ pub struct DeflateConfig {
     /// Client: ask the server to compress every message with an empty window (frees the
     /// client's decompressor between messages). Server: do so whatever the client asked
     /// (frees the server's compressor between messages).
+    ///
+    /// The `*_no_context_takeover` settings are the way to bound the memory of idle
+    /// connections; see the module docs for what each state costs.
     pub server_no_context_takeover: bool,
     /// Client: compress every message with an empty window, and say so in the offer.
     /// Server: require the client to (frees the server's decompressor between messages).
     pub client_no_context_takeover: bool,
     /// The largest window (8-15) for the server's compressor. Client: asked for in the offer
-    /// when below 15 (bounds the client's decompressor memory). Server: the window it
-    /// compresses with at most. Values outside 8-15 are clamped.
+    /// when below 15. Server: the window it compresses with at most (less compressor
+    /// memory). Values outside 8-15 are clamped.
     pub server_max_window_bits: u8,
     /// The largest window (8-15) for the client's compressor. Client: the window it
-    /// compresses with at most. Server: asked of the client when it offered the parameter
-    /// (bounds the server's decompressor memory); a client that did not offer it may use 15.
-    /// Values outside 8-15 are clamped.
+    /// compresses with at most (less compressor memory). Server: asked of the client when
+    /// it offered the parameter; a client that did not offer it may use 15. Values outside
+    /// 8-15 are clamped.
     pub client_max_window_bits: u8,
     /// Compression level, 0 (store) to 9 (best); default 6. Values above 9 are clamped.
     pub level: u8,
