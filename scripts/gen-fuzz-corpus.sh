@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf fuzz/corpus
 cargo run -q --manifest-path fuzz/Cargo.toml --bin gen_corpus -- fuzz/corpus
+python3 scripts/gen-deflate-seeds.py
 find fuzz/corpus -type f | sort | xargs ls -l | awk '{print $5, $9}'

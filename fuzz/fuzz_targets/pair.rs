@@ -5,6 +5,10 @@
 //!
 //! Input: `[setup][ops...]`, both parsed with arbitrary. With `handshake` set the pair first
 //! runs the real opening handshake (`Connection::client` / `Connection::server` + accept).
+//! With `deflate` set both sides run permessage-deflate: negotiated in the handshake from
+//! each side's own settings (both must end with the same parameters), or agreed outright
+//! (`use_deflate`) without one; every message must still arrive byte-identical, with the
+//! limits applying to inflated sizes.
 #![no_main]
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -15,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use wsmachine::{
     Accept, ClientRequest, CloseCode, Connection, Event, Message, MessageKind, Timestamp,
 };
-use wsmachine_fuzz::{FuzzConfig, Watched};
+use wsmachine_fuzz::{FuzzConfig, FuzzDeflate, Watched};
 use wsmachine_test_support::Pair;
 
 #[derive(Debug, Arbitrary)]
@@ -24,6 +28,8 @@ struct Setup {
     server_config: FuzzConfig,
     seed: u64,
     handshake: bool,
+    /// permessage-deflate: the client's and the server's settings.
+    deflate: Option<(FuzzDeflate, FuzzDeflate)>,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -239,6 +245,10 @@ fn run(data: &[u8]) -> Option<()> {
     // The handshake itself is covered by the handshake targets; keep its timer generous here.
     cc.timers.handshake_timeout = Some(Duration::from_secs(3600));
     sc.timers.handshake_timeout = Some(Duration::from_secs(3600));
+    if let Some((c, s)) = setup.deflate {
+        cc.deflate = Some(c.settings());
+        sc.deflate = Some(s.settings());
+    }
     // The same pair the core's tests use, before the fuzzer takes over the pipe.
     let joined = if setup.handshake {
         let req = ClientRequest::new("ws://example.com/chat").ok()?;
@@ -246,15 +256,23 @@ fn run(data: &[u8]) -> Option<()> {
     } else {
         Pair::open(cc, sc, setup.seed)
     };
-    let (client, server) = (joined.client, joined.server);
+    let (mut client, mut server) = (joined.client, joined.server);
+    if let (Some((c, s)), false) = (setup.deflate, setup.handshake) {
+        // Agreed outright: the client's settings are the parameters.
+        client.use_deflate(c.params(), c.settings());
+        server.use_deflate(c.params(), s.settings());
+    }
     let mut client = Side::new(client);
+    client.w.out.deflate = setup.deflate.is_some();
     if setup.handshake {
         // The request bytes are not frames.
         client.w.out.skip_raw(client.w.conn.pending_transmit());
     }
+    let mut server = Side::new(server);
+    server.w.out.deflate = setup.deflate.is_some();
     let mut p = Fuzzed {
         client,
-        server: Side::new(server),
+        server,
         checking: true,
         now: Timestamp::ZERO,
         handshake: setup.handshake,
@@ -266,6 +284,17 @@ fn run(data: &[u8]) -> Option<()> {
             return None;
         }
     }
+    let agreed = p.client.w.conn.deflate_params().copied();
+    assert_eq!(
+        agreed,
+        p.server.w.conn.deflate_params().copied(),
+        "the two ends run different permessage-deflate parameters"
+    );
+    assert_eq!(
+        agreed.is_some(),
+        setup.deflate.is_some(),
+        "permessage-deflate agreed without both ends asking, or not with both"
+    );
     let mut steps = 0;
     while !u.is_empty() && steps < 400 {
         steps += 1;

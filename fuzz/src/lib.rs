@@ -13,8 +13,8 @@ use wsmachine::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use wsmachine::mask::apply_mask;
 use wsmachine::random::SeededRandom;
 use wsmachine::{
-    CloseCode, Config, Connection, ConnectionError, Event, Limits, ReceiveMode, Role, Timeout,
-    Timers, Timestamp,
+    CloseCode, Config, Connection, ConnectionError, DeflateConfig, DeflateParams, Event, Limits,
+    ReceiveMode, Role, Timeout, Timers, Timestamp,
 };
 
 /// Output bytes a connection may queue beyond `max_send_queue` and `max_pong_backlog`: one
@@ -163,6 +163,45 @@ impl FuzzConfig {
             },
             auto_pong: self.auto_pong,
             auto_fragment_size: self.auto_fragment.map(usize::from),
+            deflate: None,
+        }
+    }
+}
+
+/// Fuzzed permessage-deflate settings (window bits 8-15, every level and memory level, a
+/// threshold up to 255 bytes).
+#[derive(Debug, Clone, Copy, Arbitrary)]
+pub struct FuzzDeflate {
+    pub server_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
+    pub server_bits: u8,
+    pub client_bits: u8,
+    pub level: u8,
+    pub memory_level: u8,
+    pub threshold: u8,
+}
+
+impl FuzzDeflate {
+    pub fn settings(&self) -> DeflateConfig {
+        DeflateConfig {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: 8 + self.server_bits % 8,
+            client_max_window_bits: 8 + self.client_bits % 8,
+            level: self.level % 10,
+            memory_level: 1 + self.memory_level % 9,
+            threshold: usize::from(self.threshold),
+        }
+    }
+
+    /// The parameters as if both ends had agreed on these settings.
+    pub fn params(&self) -> DeflateParams {
+        let s = self.settings();
+        DeflateParams {
+            server_no_context_takeover: s.server_no_context_takeover,
+            client_no_context_takeover: s.client_no_context_takeover,
+            server_max_window_bits: Some(s.server_max_window_bits),
+            client_max_window_bits: Some(s.client_max_window_bits),
         }
     }
 }
@@ -176,11 +215,14 @@ pub struct WireFrame {
 }
 
 /// Parses everything a connection writes, in order, and checks each frame: it decodes, its
-/// mask bit matches the role (server never, client always), RSV bits are clear, control
+/// mask bit matches the role (server never, client always), RSV bits are clear (with
+/// `deflate`, RSV1 may mark the first frame of a data message, and only that), control
 /// frames are final and at most 125 bytes, a Close carries a sendable code (or nothing) and a
 /// UTF-8 reason, and no frame follows our Close.
 pub struct OutputWatcher {
     role: Role,
+    /// permessage-deflate is in use: RSV1 is allowed on a message's first frame.
+    pub deflate: bool,
     buf: Vec<u8>,
     /// Raw (non-frame) bytes still to skip: an HTTP response in front of the frames.
     skip: usize,
@@ -196,6 +238,7 @@ impl OutputWatcher {
     pub fn new(role: Role) -> Self {
         OutputWatcher {
             role,
+            deflate: false,
             buf: Vec::new(),
             skip: 0,
             close_sent: None,
@@ -242,7 +285,10 @@ impl OutputWatcher {
                     assert!(h.mask.is_some(), "client emitted an unmasked frame: {h:?}")
                 }
             }
-            assert_eq!(h.rsv, 0, "output frame with RSV bits: {h:?}");
+            let first_data = matches!(h.opcode, OpCode::Text | OpCode::Binary);
+            if !(self.deflate && first_data && h.rsv == 0b100) {
+                assert_eq!(h.rsv, 0, "output frame with RSV bits: {h:?}");
+            }
             assert!(
                 self.close_sent.is_none(),
                 "frame emitted after our Close: {h:?}"
@@ -638,15 +684,33 @@ pub fn encode_frame(
 
 /// The raw-bytes frame targets: `[flags, chunk_seed, bytes...]` fed to a handshake-free
 /// connection of `role`, events drained after every chunk, then EOF. With flag 0x20 the
-/// chunks go in as owned buffers, or (odd seed) are appended to `input_buffer`.
+/// chunks go in as owned buffers, or (odd seed) are appended to `input_buffer`. With seed
+/// bit 1 permessage-deflate is in use (agreed without a handshake).
 pub fn run_frame_target(role: Role, data: &[u8]) {
     let (flags, seed, bytes) = match data {
         [f, s, rest @ ..] => (*f, *s, rest),
         _ => return,
     };
     let config = config_from_flags(flags);
-    let conn = Connection::open_with_random(role, config, Timestamp::ZERO, rng(u64::from(seed)));
+    let mut conn =
+        Connection::open_with_random(role, config, Timestamp::ZERO, rng(u64::from(seed)));
+    // Seed bit 1: permessage-deflate agreed (bits 2-3: no context takeover each way), so
+    // compressed frames are inflated, and echoes compressed.
+    let deflate = seed & 2 != 0;
+    if deflate {
+        let params = DeflateParams {
+            server_no_context_takeover: seed & 4 != 0,
+            client_no_context_takeover: seed & 8 != 0,
+            ..DeflateParams::default()
+        };
+        let settings = DeflateConfig {
+            threshold: 0,
+            ..DeflateConfig::default()
+        };
+        conn.use_deflate(params, settings);
+    }
     let mut w = Watched::new(conn, Timestamp::ZERO);
+    w.out.deflate = deflate;
     w.queue_limit = Some(config.limits.max_send_queue);
     let owned = flags & 0x20 != 0;
     let write_as_we_go = flags & 0x40 != 0;

@@ -600,3 +600,89 @@ fn a_server_restricts_what_it_accepts() {
     assert_eq!(p.client.deflate_params(), Some(&want));
     let _ = Role::Client;
 }
+
+/// Found by the `pair` fuzz target: an empty message right after another compressed one
+/// made zlib skip its sync flush, so the payload was empty and the receiver's appended
+/// `00 00 ff ff` opened a stored block that swallowed the next message.
+#[test]
+fn empty_messages_between_compressed_ones_keep_the_stream_in_step() {
+    for level in [0u8, 1, 6, 9] {
+        for bits in [8u8, 15] {
+            let d = DeflateConfig {
+                level,
+                server_max_window_bits: bits,
+                client_max_window_bits: bits,
+                threshold: 0,
+                ..DeflateConfig::default()
+            };
+            for mode in [ReceiveMode::Messages, ReceiveMode::Fragments] {
+                let params = DeflateParams {
+                    server_max_window_bits: Some(bits),
+                    ..DeflateParams::default()
+                };
+                let (mut s, mut c) = open_pair(params, d, mode);
+                let sent = [
+                    Message::text("\0".repeat(10)),
+                    Message::text(""),
+                    Message::binary(vec![0u8]),
+                    Message::text(""),
+                    Message::text(""),
+                    Message::binary(Vec::new()),
+                    Message::text(json(1)),
+                ];
+                for m in &sent {
+                    s.send(m.clone()).unwrap();
+                }
+                let wire = output(&mut s);
+                for f in parse_frames(&wire) {
+                    assert_eq!(f.0 & 0x40, 0x40, "compressed");
+                    assert!(!f.2.is_empty(), "an empty message is the byte 0x00");
+                }
+                c.handle_input(Timestamp::ZERO, &wire);
+                let mut got = Vec::new();
+                let mut open = Vec::new();
+                for e in drain(&mut c) {
+                    match e {
+                        Event::Message(m) => got.push(m),
+                        Event::Fragment(f) => {
+                            open.extend_from_slice(&f.data);
+                            if f.is_last {
+                                let data = std::mem::take(&mut open);
+                                got.push(message(f.kind == MessageKind::Text, data));
+                            }
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+                assert_eq!(got, sent, "level {level}, {bits} bits, {mode:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
+    let (mut s, mut c) = open_pair(
+        DeflateParams::default(),
+        DeflateConfig {
+            threshold: 0,
+            ..DeflateConfig::default()
+        },
+        ReceiveMode::Messages,
+    );
+    c.send_text(json(1)).unwrap();
+    c.send_text(json(2)).unwrap();
+    let frames = parse_frames(&output(&mut c));
+    let mut input = c2s(0xc1, &frames[0].2);
+    input.extend(c2s(0xc1, b""));
+    input.extend(c2s(0xc1, &frames[1].2));
+    s.handle_input(Timestamp::ZERO, &input);
+    assert_eq!(
+        messages(&drain(&mut s)),
+        [
+            Message::text(json(1)),
+            Message::text(""),
+            Message::text(json(2))
+        ]
+    );
+}

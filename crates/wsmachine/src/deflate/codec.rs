@@ -46,26 +46,35 @@ impl Compressor {
         }
     }
 
-    /// Compresses all of `input` and sync-flushes, appending to `out` (which then ends with
-    /// `00 00 ff ff`, unless nothing was added since the last flush). Cost: one deflate
-    /// pass; `out` grows by about the compressed size (zero-filled first, then truncated).
+    /// Compresses all of `input` and sync-flushes, appending to `out`, which then always
+    /// ends with the empty stored block `00 00 ff ff`. (zlib skips a sync flush that
+    /// follows another with no input in between, which would leave an empty message with
+    /// no block at all, and `00 00 ff ff` alone is not a complete block for the receiver:
+    /// so the input goes in without flushing first, and the flush follows on its own.)
+    /// Cost: one deflate pass; `out` grows by about the compressed size (zero-filled
+    /// first, then truncated).
     pub(crate) fn compress_sync(&mut self, input: &[u8], out: &mut BytesMut) {
+        self.run(input, out, DeflateFlush::NoFlush);
+        self.run(&[], out, DeflateFlush::SyncFlush);
+        debug_assert!(out.ends_with(&crate::deflate::TRAILER), "sync flush marker");
+    }
+
+    /// Feeds all of `input` with `flush`, appending the output to `out`.
+    fn run(&mut self, input: &[u8], out: &mut BytesMut, flush: DeflateFlush) {
         let mut rest = input;
         loop {
             let space = bound(rest.len()).max(64);
             let start = out.len();
             out.resize(start.saturating_add(space), 0);
             let (in0, out0) = (self.inner.total_in(), self.inner.total_out());
-            let result = self.inner.compress(
-                rest,
-                out.get_mut(start..).unwrap_or_default(),
-                DeflateFlush::SyncFlush,
-            );
+            let result = self
+                .inner
+                .compress(rest, out.get_mut(start..).unwrap_or_default(), flush);
             let used = delta(self.inner.total_in(), in0).min(rest.len());
             let produced = delta(self.inner.total_out(), out0).min(space);
             out.truncate(start + produced);
             rest = rest.get(used..).unwrap_or_default();
-            // Done when all input is in and the flush did not fill the space. A stream
+            // Done when all input is in and the output did not fill the space. A stream
             // error cannot happen with this API's valid state; stop rather than spin.
             if result.is_err() || (rest.is_empty() && produced < space) {
                 debug_assert!(result.is_ok(), "deflate: {result:?}");
@@ -165,7 +174,7 @@ mod tests {
             for level in [0u8, 1, 6, 9] {
                 let mut c = Compressor::new(level, bits, 8);
                 let mut d = Decompressor::new(bits);
-                for len in [0usize, 1, 100, 5000, 70_000] {
+                for len in [0usize, 1, 0, 0, 100, 5000, 70_000, 0] {
                     let data = sample(len);
                     let mut out = BytesMut::new();
                     c.compress_sync(&data, &mut out);

@@ -296,8 +296,13 @@ impl DeflateState {
             .get_or_insert_with(|| Compressor::new(level, bits, mem));
         c.compress_sync(data, &mut self.scratch);
         if last {
+            // The output ends with the sync flush's empty stored block: its last 4 octets
+            // go, its header byte stays (so an empty message is the single byte 0x00,
+            // RFC 7692 7.2.3.6).
             if self.scratch.ends_with(&TRAILER) {
                 self.scratch.truncate(self.scratch.len() - TRAILER.len());
+            } else {
+                self.scratch.extend_from_slice(&[0]);
             }
             if self.own_reset {
                 self.compressor = None;

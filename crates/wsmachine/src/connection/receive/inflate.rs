@@ -38,6 +38,8 @@ pub(in crate::connection) struct Inflating {
     more: bool,
     /// The peer's data ended the deflate stream (a block with BFINAL set).
     ended: bool,
+    /// Payload bytes of the message's frames consumed so far.
+    wire: u64,
 }
 
 /// Reserves room for `space` more bytes in `out`, growing by doubling (amortized) but never
@@ -79,6 +81,12 @@ impl Connection {
             }
             z.trailer_fed = TRAILER.len();
             z.more = false;
+        }
+        if !from_peer && fin && z.wire == 0 {
+            // An empty payload is no deflate data at all (a conforming sender sends at least
+            // the byte 0x00): the trailer alone would open a stored block that the next
+            // message would run into, so it is not appended.
+            z.trailer_fed = TRAILER.len();
         }
         let input: &[u8] = if from_peer {
             self.rx.buf.get(..available).unwrap_or_default()
@@ -124,6 +132,7 @@ impl Connection {
             return self.fail_step(ProtocolError::InvalidCompressedData);
         }
         if from_peer {
+            z.wire = z.wire.saturating_add(r.consumed as u64);
             self.rx.buf.advance(r.consumed);
             frame.remaining = frame.remaining.saturating_sub(r.consumed as u64);
             frame.consumed = frame.consumed.saturating_add(r.consumed as u64);
