@@ -306,3 +306,41 @@ fn the_bomb_costs_at_most_the_limit_and_fails_with_1009() {
         assert!(peak <= bound, "peak {peak} > {bound}");
     }
 }
+
+#[test]
+fn a_compressed_echo_does_not_grow_memory() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let settings = DeflateConfig {
+        threshold: 0,
+        ..DeflateConfig::default()
+    };
+    let mut c = open(Role::Client, Config::default());
+    let mut s = open(Role::Server, Config::default());
+    c.use_deflate(DeflateParams::default(), settings);
+    s.use_deflate(DeflateParams::default(), settings);
+    let mut round = |i: usize| {
+        c.send_text(text(5 + i % 40)).unwrap();
+        s.handle_input(Timestamp::ZERO, &drain_output(&mut c));
+        while let Some(e) = s.poll_event() {
+            if let Event::Message(m) = e {
+                s.send(m).unwrap();
+            }
+        }
+        c.handle_input(Timestamp::ZERO, &drain_output(&mut s));
+        let mut got = 0;
+        while let Some(e) = c.poll_event() {
+            assert!(matches!(e, Event::Message(_)), "{e:?}");
+            got += 1;
+        }
+        assert_eq!(got, 1);
+    };
+    for i in 0..500 {
+        round(i);
+    }
+    let before = current();
+    for i in 500..5_500 {
+        round(i);
+    }
+    let grown = current() - before;
+    assert!(grown.abs() < 64 << 10, "{grown} bytes after 5,000 echoes");
+}

@@ -23,7 +23,7 @@ use crate::message::{Fragment, Message, MessageKind, Utf8Bytes};
 const PIECE: usize = 32 * 1024;
 
 /// The least output space offered per call in message mode.
-const MIN_SPACE: usize = 16 * 1024;
+const MIN_SPACE: usize = 4 * 1024;
 
 /// A compressed message being inflated.
 #[derive(Default)]
@@ -197,7 +197,13 @@ impl Connection {
                 is_last: true,
             }),
             ReceiveMode::Messages => {
-                let data = Bytes::from(z.out);
+                let mut out = z.out;
+                // A small message must not hold a much larger buffer for as long as the
+                // caller keeps it.
+                if out.capacity() - out.len() > out.len() / 2 {
+                    out.shrink_to_fit();
+                }
+                let data = Bytes::from(out);
                 Event::Message(match m.kind {
                     MessageKind::Binary => Message::Binary(data),
                     MessageKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
