@@ -1,5 +1,6 @@
-//! permessage-deflate against Python `websockets` (installed by `scripts/install-peers.sh`
-//! into `.peers/venv`), with the core driven by hand over a std `TcpStream`: no adapter.
+//! permessage-deflate against Python `websockets` and Node `ws` (installed by
+//! `scripts/install-peers.sh`), with the core driven by hand over a std `TcpStream`: no
+//! adapter.
 //!
 //! - our client core against a `websockets` echo server, for several server settings
 //!   (default, no context takeover both ways, small windows);
@@ -185,10 +186,14 @@ fn random_bytes(n: usize) -> Vec<u8> {
 /// Our client against a `websockets` server started with `args`; returns the agreed
 /// parameters after checking every echo.
 fn client_against_python(py: &PathBuf, args: &[&str], ours: DeflateConfig) -> DeflateParams {
-    let mut child = Command::new(py)
-        .arg("-c")
-        .arg(SERVER_PY)
-        .args(args)
+    let mut cmd = Command::new(py);
+    cmd.arg("-c").arg(SERVER_PY).args(args);
+    client_against(cmd, args, ours)
+}
+
+/// Our client against the echo server `cmd` starts (it prints `PORT <n>`).
+fn client_against(mut cmd: Command, args: &[&str], ours: DeflateConfig) -> DeflateParams {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -331,13 +336,26 @@ fn python_client_against_us(
     args: &[&str],
     ours: DeflateConfig,
 ) -> (String, DeflateParams) {
+    client_against_us(
+        |url| {
+            let mut cmd = Command::new(py);
+            cmd.arg("-c").arg(CLIENT_PY).arg(url).args(args);
+            cmd
+        },
+        args,
+        ours,
+    )
+}
+
+/// The client `cmd(url)` starts (it prints `OK <extensions header>`) against our server.
+fn client_against_us(
+    cmd: impl FnOnce(String) -> Command,
+    args: &[&str],
+    ours: DeflateConfig,
+) -> (String, DeflateParams) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let child = Command::new(py)
-        .arg("-c")
-        .arg(CLIENT_PY)
-        .arg(format!("ws://127.0.0.1:{port}/"))
-        .args(args)
+    let child = cmd(format!("ws://127.0.0.1:{port}/"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -437,4 +455,136 @@ fn python_websockets_clients_against_our_server() {
         "permessage-deflate; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=9"
     );
     assert_eq!(p.client_max_window_bits, Some(9));
+}
+
+const NODE_SERVER: &str = r#"
+const { WebSocketServer } = require('ws');
+const opts = JSON.parse(process.argv[1]);
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: opts,
+                                  maxPayload: 64 * 1024 * 1024 },
+  () => console.log('PORT ' + wss.address().port));
+wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+"#;
+
+const NODE_CLIENT: &str = r#"
+const WebSocket = require('ws');
+const url = process.argv[1];
+const opts = JSON.parse(process.argv[2]);
+const fail = (why) => { console.log('FAIL ' + why); process.exit(1); };
+const msgs = [];
+for (let i = 0; i < 60; i++) msgs.push(JSON.stringify({ id: i, user: 'u' + (i % 5), text: 'h\u00e9llo ' + i }));
+msgs.push('', Buffer.alloc(0), Buffer.alloc(70000, 7), '\u20acabcde'.repeat(50000));
+const rnd = Buffer.alloc(70000); let s = 7;
+for (let i = 0; i < rnd.length; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; rnd[i] = s >>> 24; }
+msgs.push(rnd);
+let ext = '';
+const ws = new WebSocket(url, { perMessageDeflate: opts, maxPayload: 64 * 1024 * 1024 });
+ws.on('upgrade', (res) => { ext = res.headers['sec-websocket-extensions'] || ''; });
+let i = 0;
+const next = () => {
+  if (i < msgs.length) ws.send(msgs[i], { binary: typeof msgs[i] !== 'string' });
+  else ws.close(1000, 'bye');
+};
+ws.on('open', next);
+ws.on('message', (data, isBinary) => {
+  const want = msgs[i];
+  const ok = typeof want === 'string' ? (!isBinary && data.toString() === want)
+                                      : (isBinary && Buffer.compare(data, want) === 0);
+  if (!ok) fail('echo ' + i + ' differs');
+  i++; next();
+});
+ws.on('close', (code) => {
+  if (code !== 1000 || i !== msgs.length) fail('closed ' + code + ' after ' + i);
+  console.log('OK ' + ext); process.exit(0);
+});
+ws.on('error', (e) => fail(String(e)));
+setTimeout(() => fail('timeout'), 30000);
+"#;
+
+/// `node -e SCRIPT ARGS...` with `ws` resolvable from tests/peers/node_modules.
+fn node(node: &PathBuf, script: &str, args: &[&str]) -> Command {
+    let modules = wsmachine_test_support::peers::repo_root().join("tests/peers/node_modules");
+    let mut cmd = Command::new(node);
+    cmd.env("NODE_PATH", modules)
+        .arg("-e")
+        .arg(script)
+        .args(args);
+    cmd
+}
+
+#[test]
+fn our_client_against_node_ws_servers() {
+    let Some(env) = wsmachine_test_support::peers::peer_env("our_client_against_node_ws_servers")
+    else {
+        return;
+    };
+    let d = DeflateConfig::default();
+    let run =
+        |opts: &str, ours| client_against(node(&env.node, NODE_SERVER, &[opts]), &[opts], ours);
+    assert_eq!(run(r#"{"threshold":0}"#, d), DeflateParams::default());
+    assert_eq!(
+        run(
+            r#"{"threshold":0,"serverNoContextTakeover":true,"clientNoContextTakeover":true,
+                "serverMaxWindowBits":10,"clientMaxWindowBits":9}"#,
+            d
+        ),
+        DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: Some(10),
+            client_max_window_bits: Some(9),
+        }
+    );
+    // We ask for a small server window.
+    let small = DeflateConfig {
+        server_max_window_bits: 9,
+        client_max_window_bits: 11,
+        ..d
+    };
+    assert_eq!(
+        run(r#"{"threshold":0}"#, small).server_max_window_bits,
+        Some(9)
+    );
+}
+
+#[test]
+fn node_ws_clients_against_our_server() {
+    let Some(env) = wsmachine_test_support::peers::peer_env("node_ws_clients_against_our_server")
+    else {
+        return;
+    };
+    let d = DeflateConfig::default();
+    let run = |opts: &'static str, ours| {
+        client_against_us(
+            |url| node(&env.node, NODE_CLIENT, &[&url, opts]),
+            &[opts],
+            ours,
+        )
+    };
+    let (ext, p) = run(r#"{"threshold":0}"#, d);
+    assert_eq!(p, DeflateParams::default(), "{ext}");
+    let (ext, p) = run(
+        r#"{"threshold":0,"serverNoContextTakeover":true,"clientNoContextTakeover":true,
+            "serverMaxWindowBits":8,"clientMaxWindowBits":10}"#,
+        d,
+    );
+    assert_eq!(
+        p,
+        DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: Some(8),
+            client_max_window_bits: Some(10),
+        },
+        "{ext}"
+    );
+    let strict = DeflateConfig {
+        server_max_window_bits: 9,
+        client_max_window_bits: 9,
+        server_no_context_takeover: true,
+        ..d
+    };
+    let (ext, p) = run(r#"{"threshold":0}"#, strict);
+    assert_eq!(p.client_max_window_bits, Some(9), "{ext}");
+    assert!(p.server_no_context_takeover, "{ext}");
 }
