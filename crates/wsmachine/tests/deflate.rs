@@ -403,6 +403,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<bool>(), proptest::collection::vec(0usize..1500, 1..5), any::<bool>())
             .prop_map(|(t, v, c)| Op::Pieces(t, v, c)),
         1 => (0usize..500, any::<u8>()).prop_map(|(l, s)| Op::Plain(l, s)),
+        1 => (30_000usize..70_000, any::<u8>()).prop_map(|(l, s)| Op::Whole(false, l, s)),
+        1 => (any::<bool>(), proptest::collection::vec(4_000usize..40_000, 2..4), any::<bool>())
+            .prop_map(|(t, v, c)| Op::Pieces(t, v, c)),
         1 => Just(Op::Ping),
     ]
 }
@@ -685,4 +688,32 @@ fn an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
             Message::text(json(2))
         ]
     );
+}
+
+/// Found by Autobahn 12.4.16 (1000 messages of 128 KiB sent as 1 KiB frames): a call that
+/// filled its output space exactly, with all the frame's input consumed, was followed by a
+/// call with no input that (rightly) produced nothing, which was taken for a stream that
+/// cannot go on (1007).
+#[test]
+fn output_that_fills_the_space_exactly_at_a_frame_end_is_not_an_error() {
+    for piece in [32 * 1024, 4096, 8192, 16 * 1024, 65536] {
+        for mode in [ReceiveMode::Fragments, ReceiveMode::Messages] {
+            let d = DeflateConfig {
+                threshold: 0,
+                ..DeflateConfig::default()
+            };
+            let (mut s, mut c) = open_pair(DeflateParams::default(), d, mode);
+            let first = content(false, piece, 1);
+            c.send_fragment(MessageKind::Binary, Bytes::from(first.clone()), false)
+                .unwrap();
+            c.send_fragment(MessageKind::Binary, Bytes::from_static(b"end"), true)
+                .unwrap();
+            s.handle_input(Timestamp::ZERO, &output(&mut c));
+            let events = drain(&mut s);
+            assert_eq!(protocol_error(&events), None, "{piece} {mode:?}");
+            let got = joined(&events);
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].payload().len(), piece + 3);
+        }
+    }
 }

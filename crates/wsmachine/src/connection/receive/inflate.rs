@@ -127,8 +127,9 @@ impl Connection {
         let Ok(r) = state.inflate(input, &mut z.out, space) else {
             return self.fail_step(ProtocolError::InvalidCompressedData);
         };
-        if r.consumed == 0 && r.produced == 0 && !r.stream_end {
-            // Input and room, yet no progress: not a stream zlib can go on with.
+        if r.consumed == 0 && r.produced == 0 && !r.stream_end && !input.is_empty() {
+            // Input and room, yet no progress: not a stream zlib can go on with. (With no
+            // input, nothing more is pending: the last call filled its space exactly.)
             return self.fail_step(ProtocolError::InvalidCompressedData);
         }
         if from_peer {
