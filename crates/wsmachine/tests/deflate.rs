@@ -8,8 +8,7 @@ use proptest::prelude::*;
 use wsmachine::random::SeededRandom;
 use wsmachine::{
     Accept, Bytes, ClientRequest, CloseCode, Config, Connection, ConnectionError, DeflateConfig,
-    DeflateParams, Event, Limits, Message, MessageKind, ProtocolError, ReceiveMode, Role,
-    Timestamp,
+    DeflateParams, Event, Limits, Message, MessageKind, ProtocolError, ReceiveMode, Timestamp,
 };
 use wsmachine_test_support::*;
 
@@ -601,7 +600,6 @@ fn a_server_restricts_what_it_accepts() {
     };
     assert_eq!(p.server.deflate_params(), Some(&want));
     assert_eq!(p.client.deflate_params(), Some(&want));
-    let _ = Role::Client;
 }
 
 /// Found by the `pair` fuzz target: an empty message right after another compressed one
