@@ -5,7 +5,10 @@
 //! a client then offers the extension in its handshake and a server accepts the first
 //! acceptable offer in [`Connection::accept`](crate::Connection::accept), with no other
 //! change to the driving code. Without the feature, or when the peer does not agree, every
-//! frame with RSV1 set fails the connection with 1002, as RFC 6455 requires.
+//! frame with RSV1 set fails the connection with 1002, as RFC 6455 requires. A connection
+//! whose handshake ran elsewhere (RFC 8441, an HTTP framework that wrote the 101) runs the
+//! parameters agreed there with
+//! [`Connection::use_deflate`](crate::Connection::use_deflate).
 //!
 //! # Negotiation (RFC 7692 section 7.1)
 //!
