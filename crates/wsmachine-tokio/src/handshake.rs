@@ -1,61 +1,14 @@
 //! Opening connections: [`connect`], [`client_with_stream`], [`accept`], [`accept_with`],
-//! [`accept_with_prefix`] and the handshake-free [`open`].
+//! [`accept_with_prefix`] and the handshake-free [`open`], over tokio streams.
 
-use std::any::Any;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
-use wsmachine::{ClientRequest, Connection, Decision, Event, Request, Role, Timestamp};
+use wsmachine::{ClientRequest, Decision, Request, Role};
+use wsmachine_async::{Config, Error, WebSocket};
 
-use crate::config::Config;
-use crate::error::Error;
-use crate::shared::{Shared, Step};
-use crate::socket::WebSocket;
-
-/// When the stream is a `TcpStream`: turns Nagle's algorithm off (every write already
-/// carries everything queued, in one vectored write) and returns the peer address, kept
-/// for logging.
-fn peer_addr_of<S: Any>(stream: &S) -> Option<SocketAddr> {
-    let tcp = (stream as &dyn Any).downcast_ref::<TcpStream>()?;
-    let _ = tcp.set_nodelay(true);
-    tcp.peer_addr().ok()
-}
-
-fn start<S>(stream: S, conn: Connection, origin: Instant, config: &Config) -> Arc<Shared>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let peer = peer_addr_of(&stream);
-    Shared::new(Box::new(stream), conn, origin, peer, config)
-}
-
-/// Drives the opening handshake until `Request` or `Connected`; on failure the transport
-/// is driven to its end (an HTTP error response written, the stream shut down) first.
-async fn handshake(shared: &Arc<Shared>) -> Result<Event, Error> {
-    std::future::poll_fn(|cx| shared.poll_rx(cx, |inner, io| inner.poll_handshake(io))).await
-}
-
-/// Drives a connection the core already closed (a rejected or invalid upgrade) to the end
-/// of its transport: the response is written, the stream shut down and dropped.
-async fn run_to_end(shared: &Arc<Shared>) {
-    std::future::poll_fn(|cx| {
-        shared.poll_rx(cx, |inner, io| {
-            loop {
-                match inner.poll_next_item(io) {
-                    Step::Ready(Some(_)) => continue,
-                    Step::Ready(None) => return Step::Ready(()),
-                    Step::Pending => return Step::Pending,
-                    Step::Yield => return Step::Yield,
-                }
-            }
-        })
-    })
-    .await
-}
+use crate::runtime::{runtime, transport};
 
 /// Opens a client connection to a `ws://` URL over TCP and runs the handshake, with the
 /// default [`Config`]. `wss://` returns [`Error::TlsRequired`]: TLS is the caller's job
@@ -66,16 +19,8 @@ pub async fn connect(url: &str) -> Result<WebSocket, Error> {
 
 /// [`connect`] with a configuration.
 pub async fn connect_with(url: &str, config: impl Into<Config>) -> Result<WebSocket, Error> {
-    let request = ClientRequest::new(url).map_err(Error::Handshake)?;
-    if request.is_tls() {
-        return Err(Error::TlsRequired);
-    }
-    let host = request.host();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let stream = TcpStream::connect((host, request.port())).await?;
+    let (request, host, port) = wsmachine_async::tcp_target(url)?;
+    let stream = TcpStream::connect((host.as_str(), port)).await?;
     client_with_stream(stream, &request, config).await
 }
 
@@ -94,28 +39,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     C: Into<Config>,
 {
-    let shared = client_shared(stream, request, &config.into());
-    async move {
-        let shared = shared?;
-        match handshake(&shared).await? {
-            Event::Connected(response) => Ok(WebSocket::new(shared, None, Some(response))),
-            _ => Err(Error::closed()),
-        }
-    }
-}
-
-fn client_shared<S>(
-    stream: S,
-    request: &ClientRequest,
-    config: &Config,
-) -> Result<Arc<Shared>, Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let origin = Instant::now();
-    let conn =
-        Connection::client(request, config.core, Timestamp::ZERO).map_err(Error::Handshake)?;
-    Ok(start(stream, conn, origin, config))
+    wsmachine_async::client(transport(stream), runtime(), request, config.into())
 }
 
 /// Accepts a WebSocket upgrade on a server stream with the default [`Config`], accepting
@@ -162,49 +86,7 @@ where
     C: Into<Config>,
     F: FnOnce(&Request) -> Decision,
 {
-    let shared = server_shared(stream, prefix, &config.into());
-    decide_upgrade(shared, decide)
-}
-
-fn server_shared<S>(stream: S, prefix: &[u8], config: &Config) -> Arc<Shared>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let origin = Instant::now();
-    let mut conn = Connection::server(config.core, Timestamp::ZERO);
-    if !prefix.is_empty() {
-        conn.handle_input(Timestamp::ZERO, prefix);
-    }
-    start(stream, conn, origin, config)
-}
-
-async fn decide_upgrade<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
-where
-    F: FnOnce(&Request) -> Decision,
-{
-    let Event::Request(request) = handshake(&shared).await? else {
-        return Err(Error::closed());
-    };
-    let decision = decide(&request);
-    let decided = shared.with(|inner, io| {
-        let now = inner.now();
-        let r = inner.conn.decide(now, &decision);
-        // The 101 (or the error response) goes out now; the rest with the first poll.
-        inner.poll_write(io);
-        r
-    });
-    match (decision, decided) {
-        (Decision::Accept(_), Ok(())) => Ok(WebSocket::new(shared, Some(request), None)),
-        (Decision::Accept(_), Err(e)) => {
-            // The core answered 500 and closed.
-            run_to_end(&shared).await;
-            Err(Error::Accept(e))
-        }
-        (Decision::Reject { status, .. }, _) => {
-            run_to_end(&shared).await;
-            Err(Error::Rejected(status))
-        }
-    }
+    wsmachine_async::server(transport(stream), runtime(), prefix, config.into(), decide)
 }
 
 /// Starts a connection that is already open, with no HTTP handshake: for transports
@@ -215,8 +97,5 @@ pub fn open<S>(stream: S, role: Role, config: impl Into<Config>) -> WebSocket
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = config.into();
-    let origin = Instant::now();
-    let conn = Connection::open(role, config.core, Timestamp::ZERO);
-    WebSocket::new(start(stream, conn, origin, &config), None, None)
+    wsmachine_async::open(transport(stream), runtime(), role, config.into())
 }

@@ -4,6 +4,12 @@
 //! [`wsmachine`] core over any `AsyncRead + AsyncWrite + Unpin + Send + 'static` stream
 //! (a `TcpStream`, a TLS stream, a `tokio::io::duplex` pipe).
 //!
+//! The handles, the driving loop and the configuration live in `wsmachine-async`, which
+//! the runtime-agnostic adapter `wsmachine-futures` (smol, async-std, any `futures-io`
+//! stream) shares: a [`WebSocket`] is the same type in both. This crate adds the tokio
+//! stream (read with `read_buf` straight into the core's buffer), tokio's clock and timer
+//! and `tokio::spawn`.
+//!
 //! ## Design: no driver task
 //!
 //! A [`WebSocket`] is a [`Stream`](futures_core::Stream) of `Result<Message, Error>` and a
@@ -83,18 +89,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod config;
-mod error;
 mod handshake;
-mod shared;
-mod socket;
+mod runtime;
 
-pub use config::Config;
-pub use error::Error;
 pub use handshake::{
     accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with, open,
 };
-pub use socket::{Incoming, Receiver, Sender, WebSocket};
+pub use wsmachine_async::{Config, Error, Incoming, Receiver, Sender, WebSocket};
 
 pub use wsmachine;
 pub use wsmachine::{

@@ -14,32 +14,26 @@
 //!   has no event to give; a sender that has to wait reads too (never parsing), while the
 //!   core wants input.
 
-use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::time::{Instant, Sleep};
 use wsmachine::io::IoDirection;
 use wsmachine::{CloseCode, CloseReport, Connection, Event, Message, SendError, State, Timestamp};
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::runtime::{Alarm, Runtime, Transport};
 use crate::socket::Incoming;
 
 /// Rounds of I/O per poll before yielding to the scheduler.
 const BUDGET: usize = 32;
 /// Slices per vectored write.
 const SLICES: usize = 16;
-
-/// The stream, type-erased so that the handles are not generic.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
-impl<T> Io for T where T: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 /// The tasks waiting on one connection.
 #[derive(Default)]
@@ -136,11 +130,14 @@ pub(crate) enum Step<T> {
 /// Everything behind the lock.
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
-    /// The stream, until the transport is over.
-    io: Option<Box<dyn Io>>,
+    /// The stream (type-erased, so that the handles are not generic), until the transport
+    /// is over.
+    io: Option<Box<dyn Transport>>,
+    /// The clock, the timers and the spawner.
+    runtime: Arc<dyn Runtime>,
     origin: Instant,
-    /// Allocated at the first deadline, then reset.
-    sleep: Option<Pin<Box<Sleep>>>,
+    /// Made at the first deadline, then re-armed.
+    alarm: Option<Box<dyn Alarm>>,
     read_size: usize,
     linger: std::time::Duration,
     /// Set once the connection is closed or abandoned: drop the stream by then at the latest.
@@ -166,12 +163,19 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    fn new(io: Box<dyn Io>, conn: Connection, origin: Instant, config: &Config) -> Inner {
+    fn new(
+        io: Box<dyn Transport>,
+        runtime: Arc<dyn Runtime>,
+        conn: Connection,
+        origin: Instant,
+        config: &Config,
+    ) -> Inner {
         Inner {
             conn,
             io: Some(io),
+            runtime,
             origin,
-            sleep: None,
+            alarm: None,
             read_size: config.read_size.max(512),
             linger: config.linger,
             linger_until: None,
@@ -190,7 +194,7 @@ impl Inner {
 
     /// The connection's clock: time since its origin.
     pub(crate) fn now(&self) -> Timestamp {
-        Timestamp::from_duration(Instant::now().saturating_duration_since(self.origin))
+        Timestamp::from_duration(self.runtime.now().saturating_duration_since(self.origin))
     }
 
     /// Whether the transport is over (the stream was dropped).
@@ -200,7 +204,7 @@ impl Inner {
 
     // ----- the I/O of the driver contract -----
 
-    /// Timers, due ones only (no clock read beyond one `Instant::now`): runs
+    /// Timers, due ones only (the caller read the clock once): runs
     /// `handle_timeout` when the core's deadline passed and drops the stream when the linger
     /// deadline passed.
     fn fire_due_timers(&mut self, now: Instant) -> bool {
@@ -235,20 +239,14 @@ impl Inner {
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => return false,
         };
-        let sleep = match &mut self.sleep {
-            Some(s) => {
-                if s.deadline() != at {
-                    s.as_mut().reset(at);
-                }
-                s
-            }
-            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(at))),
-        };
-        if sleep.as_mut().poll(cx).is_pending() {
+        let runtime = &self.runtime;
+        let alarm = self.alarm.get_or_insert_with(|| runtime.alarm());
+        if alarm.poll_until(cx, at).is_pending() {
             return false;
         }
         // The timer may round: act as of the deadline at least.
-        self.fire_due_timers(Instant::now().max(at))
+        let now = self.runtime.now().max(at);
+        self.fire_due_timers(now)
     }
 
     /// Writes what the core has queued (vectored, no copy), then flushes.
@@ -263,7 +261,7 @@ impl Inner {
         while self.conn.pending_transmit() > 0 {
             let mut slices = [IoSlice::new(&[]); SLICES];
             let n = self.conn.transmit_io_slices(&mut slices);
-            match Pin::new(&mut **io).poll_write_vectored(cx, &slices[..n]) {
+            match io.poll_write_vectored(cx, &slices[..n]) {
                 Poll::Ready(Ok(0)) => {
                     self.write_failed(io::Error::from(io::ErrorKind::WriteZero));
                     return true;
@@ -289,7 +287,7 @@ impl Inner {
             }
         }
         if self.needs_flush {
-            match Pin::new(&mut **io).poll_flush(cx) {
+            match io.poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.needs_flush = false,
                 Poll::Ready(Err(e)) => {
                     if self.conn.handle_io_error(&e, IoDirection::Write) {
@@ -321,12 +319,12 @@ impl Inner {
             return false;
         }
         if self.linger_until.is_none() {
-            self.linger_until = Some(Instant::now() + self.linger);
+            self.linger_until = Some(self.runtime.now() + self.linger);
         }
         let mut progress = false;
         if !self.write_done && self.conn.pending_transmit() == 0 && !self.needs_flush {
             if let Some(io) = self.io.as_mut() {
-                if Pin::new(&mut **io).poll_shutdown(cx).is_ready() {
+                if io.poll_shutdown(cx).is_ready() {
                     self.write_done = true;
                     progress = true;
                 }
@@ -341,7 +339,7 @@ impl Inner {
 
     fn drop_stream(&mut self) {
         self.io = None;
-        self.sleep = None;
+        self.alarm = None;
         self.read_done = true;
         self.write_done = true;
     }
@@ -365,11 +363,7 @@ impl Inner {
             return false;
         };
         let buf = self.conn.input_buffer(self.read_size);
-        let res = {
-            let read = io.read_buf(&mut *buf);
-            let read = pin!(read);
-            read.poll(cx)
-        };
+        let res = io.poll_read_into(cx, buf, self.read_size);
         let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
         if res.is_ready() {
             self.reads += 1;
@@ -409,7 +403,7 @@ impl Inner {
     /// One round of I/O: due timers, writes, the transport's end, one read (if `read`);
     /// with no progress, arms the timer. Returns whether anything moved.
     pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> bool {
-        let now = Instant::now();
+        let now = self.runtime.now();
         let mut progress = self.fire_due_timers(now);
         progress |= self.poll_write(cx);
         progress |= self.poll_end(cx);
@@ -571,7 +565,7 @@ impl Inner {
             let _ = self.conn.close(now, CloseCode::NORMAL, "");
         }
         if self.linger_until.is_none() && self.io.is_some() {
-            self.linger_until = Some(Instant::now() + self.linger);
+            self.linger_until = Some(self.runtime.now() + self.linger);
         }
     }
 }
@@ -591,15 +585,16 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(
-        io: Box<dyn Io>,
+        io: Box<dyn Transport>,
+        runtime: Arc<dyn Runtime>,
         conn: Connection,
         origin: Instant,
-        peer_addr: Option<SocketAddr>,
         config: &Config,
     ) -> Arc<Shared> {
         let fanout = Arc::new(FanOut::default());
+        let peer_addr = io.peer_addr();
         Arc::new(Shared {
-            inner: Mutex::new(Inner::new(io, conn, origin, config)),
+            inner: Mutex::new(Inner::new(io, runtime, conn, origin, config)),
             io_waker: Waker::from(fanout.clone()),
             fanout,
             peer_addr,
@@ -697,7 +692,7 @@ impl Shared {
         let abandoned = self.senders.load(Ordering::SeqCst) == 0;
         let running = self.with(|inner, io| {
             if inner.finished() && inner.closed_seen {
-                return false;
+                return None;
             }
             if abandoned {
                 inner.abandon();
@@ -705,13 +700,10 @@ impl Shared {
                 // outside a runtime).
                 inner.poll_write(io);
             }
-            true
+            Some(inner.runtime.clone())
         });
-        if !running {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(finish(self.clone()));
+        if let Some(runtime) = running {
+            runtime.spawn(Box::pin(finish(self.clone())));
         }
     }
 

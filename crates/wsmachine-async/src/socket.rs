@@ -268,7 +268,7 @@ impl Sender {
         self.shared.lock().conn.pending_transmit()
     }
 
-    /// The peer's address, when the stream is a `TcpStream`.
+    /// The peer's address, when the stream is a TCP stream the adapter recognizes.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
@@ -403,13 +403,14 @@ impl Sink<Message> for Sender {
 /// and the Close echo, runs the timers (keepalive, close, idle) and, at the end, shuts the
 /// stream down (FIN) and drains it as the core asks.
 ///
-/// Receiving is cancel-safe: a [`recv`](Receiver::recv) dropped inside `tokio::select!`
+/// Receiving is cancel-safe: a [`recv`](Receiver::recv) dropped inside a `select!`
 /// loses nothing. Receive promptly: while nobody receives, pings go unanswered and the
 /// keepalive does not run.
 ///
-/// Dropping the receiver hands the connection to a background task that reads and
-/// discards what arrives (so that pings are answered and the close handshake finishes for
-/// the senders); once no sender is left either, it closes the connection with 1000.
+/// Dropping the receiver hands the connection to a background task (spawned on the runtime,
+/// if it can spawn) that reads and discards what arrives (so that pings are answered and
+/// the close handshake finishes for the senders); once no sender is left either, it closes
+/// the connection with 1000.
 pub struct Receiver {
     shared: Arc<Shared>,
     done: bool,
@@ -485,7 +486,7 @@ impl Receiver {
         self.shared.lock().conn.state()
     }
 
-    /// The peer's address, when the stream is a `TcpStream`.
+    /// The peer's address, when the stream is a TCP stream the adapter recognizes.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
@@ -619,7 +620,7 @@ impl WebSocket {
         self.sender.buffered_amount()
     }
 
-    /// The peer's address, when the stream is a `TcpStream`.
+    /// The peer's address, when the stream is a TCP stream the adapter recognizes.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.receiver.peer_addr()
     }

@@ -14,7 +14,7 @@ use wsmachine::ReceiveMode;
 ///
 /// ```
 /// use std::time::Duration;
-/// let config = wsmachine_tokio::Config::new()
+/// let config = wsmachine_async::Config::new()
 ///     .max_message_size(64 << 20)
 ///     .ping_interval(Some(Duration::from_secs(20)))
 ///     .pong_timeout(Some(Duration::from_secs(10)));

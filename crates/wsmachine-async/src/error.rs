@@ -35,7 +35,7 @@ pub enum Error {
     /// or use `send().await`, which waits.
     Full,
     /// `wss://` URL: TLS is the caller's job. Open a TLS stream to the host yourself and
-    /// pass it to [`client_with_stream`](crate::client_with_stream).
+    /// pass it to the adapter's `client_with_stream`.
     TlsRequired,
 }
 

@@ -1,0 +1,150 @@
+//! Opening connections, for the adapter crates: [`client`], [`server`] and the
+//! handshake-free [`open`] over a [`Transport`] and a [`Runtime`]; [`tcp_target`] for a
+//! `connect(url)`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use wsmachine::{ClientRequest, Connection, Decision, Event, Request, Role, Timestamp};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::runtime::{Runtime, Transport};
+use crate::shared::{Shared, Step};
+use crate::socket::WebSocket;
+
+/// Drives the opening handshake until `Request` or `Connected`; on failure the transport
+/// is driven to its end (an HTTP error response written, the stream shut down) first.
+async fn handshake(shared: &Arc<Shared>) -> Result<Event, Error> {
+    std::future::poll_fn(|cx| shared.poll_rx(cx, |inner, io| inner.poll_handshake(io))).await
+}
+
+/// Drives a connection the core already closed (a rejected or invalid upgrade) to the end
+/// of its transport: the response is written, the stream shut down and dropped.
+async fn run_to_end(shared: &Arc<Shared>) {
+    std::future::poll_fn(|cx| {
+        shared.poll_rx(cx, |inner, io| {
+            loop {
+                match inner.poll_next_item(io) {
+                    Step::Ready(Some(_)) => continue,
+                    Step::Ready(None) => return Step::Ready(()),
+                    Step::Pending => return Step::Pending,
+                    Step::Yield => return Step::Yield,
+                }
+            }
+        })
+    })
+    .await
+}
+
+/// The first step of a `connect(url)`: parses a `ws://` URL into the client request and
+/// the TCP host (without IPv6 brackets) and port to connect to. `wss://` returns
+/// [`Error::TlsRequired`]: TLS is the caller's job.
+pub fn tcp_target(url: &str) -> Result<(ClientRequest, String, u16), Error> {
+    let request = ClientRequest::new(url).map_err(Error::Handshake)?;
+    if request.is_tls() {
+        return Err(Error::TlsRequired);
+    }
+    let host = request.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string();
+    let port = request.port();
+    Ok((request, host, port))
+}
+
+/// Runs the client handshake for `request` over `io`, then returns the open connection.
+/// The request's URL gives the `Host` header and the resource; the stream decides where
+/// the bytes go.
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled), so that the future itself stays small.
+pub fn client(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    request: &ClientRequest,
+    config: Config,
+) -> impl Future<Output = Result<WebSocket, Error>> + Send + use<> {
+    let origin = runtime.now();
+    let shared = Connection::client(request, config.core, Timestamp::ZERO)
+        .map(|conn| Shared::new(io, runtime, conn, origin, &config))
+        .map_err(Error::Handshake);
+    async move {
+        let shared = shared?;
+        match handshake(&shared).await? {
+            Event::Connected(response) => Ok(WebSocket::new(shared, None, Some(response))),
+            _ => Err(Error::closed()),
+        }
+    }
+}
+
+/// Runs the server handshake over `io`: `prefix` (bytes of the request the caller already
+/// read, or none) is fed first; `decide` sees the request and accepts or rejects it. A
+/// rejected request gets its HTTP response and [`Error::Rejected`]; an invalid one
+/// [`Error::Handshake`]; an invalid [`Accept`](wsmachine::Accept) a 500 response and
+/// [`Error::Accept`]. In every failure the response is written and the stream shut down
+/// before the error is returned.
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled), so that the future, which a server keeps per connection, stays small.
+pub fn server<F>(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    prefix: &[u8],
+    config: Config,
+    decide: F,
+) -> impl Future<Output = Result<WebSocket, Error>> + use<F>
+where
+    F: FnOnce(&Request) -> Decision,
+{
+    let origin = runtime.now();
+    let mut conn = Connection::server(config.core, Timestamp::ZERO);
+    if !prefix.is_empty() {
+        conn.handle_input(Timestamp::ZERO, prefix);
+    }
+    decide_upgrade(Shared::new(io, runtime, conn, origin, &config), decide)
+}
+
+async fn decide_upgrade<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
+where
+    F: FnOnce(&Request) -> Decision,
+{
+    let Event::Request(request) = handshake(&shared).await? else {
+        return Err(Error::closed());
+    };
+    let decision = decide(&request);
+    let decided = shared.with(|inner, io| {
+        let now = inner.now();
+        let r = inner.conn.decide(now, &decision);
+        // The 101 (or the error response) goes out now; the rest with the first poll.
+        inner.poll_write(io);
+        r
+    });
+    match (decision, decided) {
+        (Decision::Accept(_), Ok(())) => Ok(WebSocket::new(shared, Some(request), None)),
+        (Decision::Accept(_), Err(e)) => {
+            // The core answered 500 and closed.
+            run_to_end(&shared).await;
+            Err(Error::Accept(e))
+        }
+        (Decision::Reject { status, .. }, _) => {
+            run_to_end(&shared).await;
+            Err(Error::Rejected(status))
+        }
+    }
+}
+
+/// Starts a connection over `io` that is already open, with no HTTP handshake. A client
+/// masks what it sends; a server never does.
+pub fn open(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    role: Role,
+    config: Config,
+) -> WebSocket {
+    let origin = runtime.now();
+    let conn = Connection::open(role, config.core, Timestamp::ZERO);
+    WebSocket::new(Shared::new(io, runtime, conn, origin, &config), None, None)
+}
