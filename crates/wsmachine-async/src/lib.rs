@@ -10,7 +10,7 @@
 //! ## Design: no driver task
 //!
 //! A [`WebSocket`] is a [`Stream`](futures_core::Stream) of `Result<Message, Error>` and a
-//! [`Sink`](futures_sink::Sink) of [`Message`] over the stream, and it calls the core
+//! [`Sink`](futures_sink::Sink) of [`Message`](wsmachine::Message) over the stream, and it calls the core
 //! directly from the task that polls it: receiving reads the stream straight into the
 //! core's receive buffer, parses one event when the application asks for its next item and
 //! never ahead of it, writes the pongs and replies the core queued (vectored writes

@@ -142,3 +142,72 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// A sleep on a fake clock: ready once the clock reached its deadline.
+    struct FakeSleep {
+        at: Instant,
+        clock: Arc<Mutex<Instant>>,
+    }
+
+    impl Future for FakeSleep {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if *self.clock.lock().unwrap() >= self.at {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_alarm_keeps_its_sleep_for_later_deadlines_and_fires_only_when_due() {
+        let t0 = Instant::now();
+        let clock = Arc::new(Mutex::new(t0));
+        let made = Arc::new(AtomicUsize::new(0));
+        let resets = Arc::new(AtomicUsize::new(0));
+        let (c, m, r) = (clock.clone(), made.clone(), resets.clone());
+        let mut alarm = LazyAlarm::new(
+            move |at| {
+                m.fetch_add(1, SeqCst);
+                FakeSleep {
+                    at,
+                    clock: c.clone(),
+                }
+            },
+            move |s: &mut FakeSleep, at| {
+                r.fetch_add(1, SeqCst);
+                s.at = at;
+            },
+        );
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let ms = |n| t0 + Duration::from_millis(n);
+        let set = |n| *clock.lock().unwrap() = ms(n);
+
+        assert!(alarm.poll_until(&mut cx, ms(100)).is_pending());
+        // The deadline moves later (keepalive after a read): the sleep stays as it is.
+        assert!(alarm.poll_until(&mut cx, ms(150)).is_pending());
+        assert_eq!((made.load(SeqCst), resets.load(SeqCst)), (1, 0));
+        // The old deadline passes: not due yet, re-armed for the new one.
+        set(120);
+        assert!(alarm.poll_until(&mut cx, ms(150)).is_pending());
+        assert_eq!(resets.load(SeqCst), 1);
+        // An earlier deadline re-arms at once, and is due when the clock reaches it.
+        assert!(alarm.poll_until(&mut cx, ms(130)).is_pending());
+        assert_eq!(resets.load(SeqCst), 2);
+        set(130);
+        assert!(alarm.poll_until(&mut cx, ms(130)).is_ready());
+        // A new deadline reuses the sleep.
+        assert!(alarm.poll_until(&mut cx, ms(200)).is_pending());
+        set(200);
+        assert!(alarm.poll_until(&mut cx, ms(200)).is_ready());
+        assert_eq!((made.load(SeqCst), resets.load(SeqCst)), (1, 3));
+    }
+}
