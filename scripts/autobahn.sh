@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Autobahn|Testsuite (0.8.2) conformance run for the three adapters.
+# Autobahn|Testsuite (0.8.2) conformance run for the four adapters.
 #
-#   scripts/autobahn.sh                   # default: cases 1-7, 10 and a reduced 9.*, all 6 agents
+#   scripts/autobahn.sh                   # default: cases 1-7, 10 and a reduced 9.*, all 8 agents
 #   scripts/autobahn.sh --full            # every case of 1-10, all of 9.* (much slower)
 #   scripts/autobahn.sh --only tokio-server,mio-client
 #   scripts/autobahn.sh --cases '1.* 2.*' # any case list (Autobahn patterns)
@@ -9,9 +9,10 @@
 # Other options: --exclude 'IDS' (replaces the default exclusions), --timeout SECS (per
 # wstest run and per client driver; default 900, 3600 with --full), --no-build.
 #
-# Agents: std-server, tokio-server, mio-server (the echo server examples, tested by
-# `wstest -m fuzzingclient`) and std-client, tokio-client, mio-client (the autobahn client
-# examples, run against `wstest -m fuzzingserver`). Everything listens on 127.0.0.1 only.
+# Agents: std-server, tokio-server, mio-server, smol-server (the echo server examples,
+# tested by `wstest -m fuzzingclient`) and std-client, tokio-client, mio-client, smol-client
+# (the autobahn client examples, run against `wstest -m fuzzingserver`); smol is the
+# runtime-agnostic futures adapter. Everything listens on 127.0.0.1 only.
 #
 # Installs Autobahn (needs CPython 2.7) into $WSMACHINE_AUTOBAHN_HOME (default
 # ~/.cache/wsmachine-autobahn), once: a pyenv/system python2.7 if one works, otherwise
@@ -39,7 +40,7 @@ CASES="1.* 2.* 3.* 4.* 5.* 6.* 7.* 9.* 10.*"
 # keeps a sample of each subsection; --full runs them all.
 REDUCED_EXCLUDE="9.1.4 9.1.5 9.1.6 9.2.4 9.2.5 9.2.6 9.3.1 9.3.2 9.3.3 9.3.4 9.3.5 9.3.6 9.3.7 9.3.8 9.4.1 9.4.2 9.4.3 9.4.4 9.4.5 9.4.6 9.4.7 9.4.8 9.5.1 9.5.2 9.5.3 9.5.4 9.5.5 9.6.1 9.6.2 9.6.3 9.6.4 9.6.5 9.7.4 9.7.5 9.7.6 9.8.4 9.8.5 9.8.6"
 EXCLUDE=$REDUCED_EXCLUDE
-ALL_AGENTS="std-server tokio-server mio-server std-client tokio-client mio-client"
+ALL_AGENTS="std-server tokio-server mio-server smol-server std-client tokio-client mio-client smol-client"
 AGENTS=$ALL_AGENTS
 TIMEOUT=${AUTOBAHN_TIMEOUT:-900}   # seconds, per wstest run / per client driver
 INSTALL_ONLY=0
@@ -214,8 +215,8 @@ if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && cargo build --release --examples "${packages[@]}") || die "cargo build failed"
 fi
 EX="$TARGET_DIR/release/examples"
-server_bin() { case "$1" in std) echo "$EX/std_echo_server" ;; tokio) echo "$EX/echo_server" ;; mio) echo "$EX/mio_echo_server" ;; esac; }
-client_bin() { case "$1" in std) echo "$EX/std_autobahn_client" ;; tokio) echo "$EX/tokio_autobahn_client" ;; mio) echo "$EX/mio_autobahn_client" ;; esac; }
+server_bin() { case "$1" in std) echo "$EX/std_echo_server" ;; tokio) echo "$EX/echo_server" ;; mio) echo "$EX/mio_echo_server" ;; smol) echo "$EX/smol_echo_server" ;; esac; }
+client_bin() { case "$1" in std) echo "$EX/std_autobahn_client" ;; tokio) echo "$EX/tokio_autobahn_client" ;; mio) echo "$EX/mio_autobahn_client" ;; smol) echo "$EX/smol_autobahn_client" ;; esac; }
 
 # ----- processes ---------------------------------------------------------------------------
 
@@ -268,7 +269,7 @@ log "cases: $CASES${EXCLUDE:+ (excluding ${EXCLUDE// /,})}"
 run_started=$SECONDS
 
 # (a) echo servers, tested by wstest -m fuzzingclient (one run per server).
-for a in std tokio mio; do
+for a in std tokio mio smol; do
     wants "$a-server" || continue
     port=$(free_port)
     "$(server_bin $a)" "127.0.0.1:$port" >"$OUT/logs/$a-server.log" 2>&1 &
@@ -289,7 +290,7 @@ done
 
 # (b) client drivers, against one wstest -m fuzzingserver.
 clients=()
-for a in std tokio mio; do wants "$a-client" && clients+=("$a"); done
+for a in std tokio mio smol; do wants "$a-client" && clients+=("$a"); done
 if [ ${#clients[@]} -gt 0 ]; then
     port=$(free_port)
     cat >"$OUT/fuzzingserver.json" <<EOF

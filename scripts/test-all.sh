@@ -38,7 +38,7 @@ cargo test -p wsmachine --all-features
 
 if [ "${WSM_SKIP_AUTOBAHN:-0}" != 1 ]; then
   echo "== Autobahn|Testsuite (every case OK or INFORMATIONAL)"
-  bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,tokio-server,tokio-client,mio-server,mio-client}"
+  bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,tokio-server,tokio-client,mio-server,mio-client,smol-server,smol-client}"
 fi
 
 if [ "${WSM_SKIP_FUZZ:-0}" != 1 ]; then

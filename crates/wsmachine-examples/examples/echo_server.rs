@@ -18,17 +18,7 @@ use wsmachine_examples::tokio_echo::{
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let addr = args.next().unwrap_or_else(|| "127.0.0.1:9001".to_string());
-    let max_connections = match args.next() {
-        Some(n) => n.parse().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("MAX_CONNECTIONS must be a number, not {n:?}"),
-            )
-        })?,
-        None => DEFAULT_MAX_CONNECTIONS,
-    };
+    let (addr, max_connections) = wsmachine_examples::server_args(DEFAULT_MAX_CONNECTIONS)?;
     let listener = TcpListener::bind(&addr).await?;
     eprintln!(
         "echo server listening on ws://{}/ (at most {max_connections} connections)",

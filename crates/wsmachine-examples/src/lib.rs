@@ -5,14 +5,20 @@
 //!   to a connection cap).
 //! - [`mio_echo`]: a one-thread echo server over the mio adapter.
 //! - [`tokio_echo`]: an echo server and a broadcast chat server over the tokio adapter.
+//! - [`smol_echo`]: an echo server over the runtime-agnostic futures adapter, on smol.
+//! - [`async_echo`], [`async_autobahn`]: what the tokio and smol servers and Autobahn
+//!   clients share (one echo loop, one Autobahn driver over the shared `WebSocket`).
 //! - [`http_echo`]: echo servers inside hyper and axum (the framework upgrades, the tokio
 //!   adapter runs on the upgraded I/O), the axum one behind an async token check.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod async_autobahn;
+pub mod async_echo;
 pub mod http_echo;
 pub mod mio_echo;
+pub mod smol_echo;
 pub mod std_echo;
 pub mod tokio_echo;
 
@@ -31,4 +37,21 @@ pub fn big_message_config() -> Config {
         },
         ..Config::default()
     }
+}
+
+/// The command line of the echo server examples: `[ADDR] [MAX_CONNECTIONS]`, defaulting
+/// to `127.0.0.1:9001` and `default_max`.
+pub fn server_args(default_max: usize) -> std::io::Result<(String, usize)> {
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    let max_connections = match args.next() {
+        Some(n) => n.parse().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("MAX_CONNECTIONS must be a number, not {n:?}"),
+            )
+        })?,
+        None => default_max,
+    };
+    Ok((addr, max_connections))
 }

@@ -7,50 +7,19 @@
 //! value; slow or dead clients are dropped, not waited for.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, mpsc};
-use wsmachine::{CloseCode, CloseReport, Message};
+use wsmachine::{CloseCode, Message};
 
-use wsmachine_tokio::{Config, Decision, WebSocket, accept_with, accept_with_prefix};
+use wsmachine_tokio::{Config, Decision, accept_with, accept_with_prefix};
 
-/// A log sink: called with one line per noteworthy event.
-pub type Log = Arc<dyn Fn(String) + Send + Sync>;
-
-/// A log sink that prints to stderr.
-pub fn stderr_log() -> Log {
-    Arc::new(|line| eprintln!("{line}"))
-}
-
-/// One line describing how a connection ended.
-pub fn describe_report(report: &CloseReport) -> String {
-    let code = |f: &Option<wsmachine::CloseFrame>| match f {
-        Some(f) => f.code.0.to_string(),
-        None => "none".into(),
-    };
-    format!(
-        "code {} (received {}, sent {}), {}, closed by {:?}{}",
-        report.code().0,
-        code(&report.received),
-        code(&report.sent),
-        if report.clean { "clean" } else { "not clean" },
-        report.closed_by,
-        match report.transport {
-            Some(t) => format!(", transport {t:?}"),
-            None => String::new(),
-        }
-    )
-}
-
-fn peer_name(peer: Option<SocketAddr>) -> String {
-    peer.map_or_else(|| "?".into(), |a| a.to_string())
-}
+pub use crate::async_echo::{AcceptErrors, Log, describe_report, echo, stderr_log};
 
 /// The echo server's configuration: [`big_message_config`](crate::big_message_config)
 /// (messages and frames up to 64 MiB, a 160 MiB send queue) with the adapter's defaults.
@@ -58,95 +27,8 @@ pub fn echo_config() -> Config {
     Config::from(crate::big_message_config())
 }
 
-/// Echoes every text and binary message back unchanged until the connection ends; logs
-/// errors and the end with the peer address; returns the close report.
-///
-/// Each reply is sent before the next message is asked for, so a reply to the last message
-/// before a protocol error goes out before the failing Close (Autobahn 3.2-3.4, 4.1.3-5,
-/// 4.2.3-5, 5.15). The receive loop also drives the connection's end: it returns once the
-/// stream is shut down.
-pub async fn echo(mut ws: WebSocket, log: &Log) -> Option<CloseReport> {
-    // A long-lived connection need not keep its request headers.
-    drop(ws.take_request());
-    let peer = peer_name(ws.peer_addr());
-    while let Some(item) = ws.recv().await {
-        match item {
-            Ok(message) => {
-                if let Err(e) = ws.send(message).await {
-                    if !e.is_closed() {
-                        log(format!("{peer}: echo send failed: {e}"));
-                    }
-                }
-            }
-            Err(e) => log(format!("{peer}: error: {e}")),
-        }
-    }
-    let report = ws.close_report();
-    match &report {
-        Some(r) => log(format!("{peer}: closed: {}", describe_report(r))),
-        None => log(format!("{peer}: closed")),
-    }
-    report
-}
-
 /// How many connections [`serve_echo`] serves at once by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-
-/// Rate-limits the accept loop's error log (one line per second at most, with a count of
-/// the lines left out) and backs off while the process is out of file descriptors or
-/// memory (10 ms doubling up to 1 s), instead of spinning on a failing `accept`.
-#[derive(Debug, Default)]
-pub struct AcceptErrors {
-    last_log: Option<Instant>,
-    suppressed: u64,
-    pause: Duration,
-}
-
-impl AcceptErrors {
-    /// A fresh limiter.
-    pub fn new() -> Self {
-        AcceptErrors::default()
-    }
-
-    /// An `accept` succeeded: no more backoff.
-    pub fn succeeded(&mut self) {
-        self.pause = Duration::ZERO;
-    }
-
-    /// An `accept` failed with `error`: logs it (at most once per second) and returns how
-    /// long to pause before the next `accept`: a growing pause for running out of file
-    /// descriptors (EMFILE, ENFILE) or memory (ENOBUFS, ENOMEM), none for errors about one
-    /// connection (e.g. ECONNABORTED).
-    pub fn failed(&mut self, error: &io::Error, log: &Log) -> Duration {
-        // Linux errno values: ENFILE 23, EMFILE 24, ENOBUFS 105, ENOMEM 12.
-        let exhausted = matches!(error.raw_os_error(), Some(23 | 24 | 105 | 12));
-        self.pause = if exhausted {
-            (self.pause * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
-        } else {
-            Duration::ZERO
-        };
-        let now = Instant::now();
-        if self
-            .last_log
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
-        {
-            let more = std::mem::take(&mut self.suppressed);
-            let more = if more > 0 {
-                format!(" ({more} more since the last line)")
-            } else {
-                String::new()
-            };
-            log(format!(
-                "accept failed: {error}{more}; pausing {:?}",
-                self.pause
-            ));
-            self.last_log = Some(now);
-        } else {
-            self.suppressed += 1;
-        }
-        self.pause
-    }
-}
 
 /// Runs an echo server on `listener` forever with at most [`DEFAULT_MAX_CONNECTIONS`]
 /// connections at once. See [`serve_echo_capped`].
