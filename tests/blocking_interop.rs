@@ -3,48 +3,15 @@
 //! against our std and mio echo servers, our std and mio clients against their echo servers,
 //! each running the standard exchange.
 //! Without `.peers/env` these fail unless `WSM_SKIP_INTEROP=1`.
-use wsmachine_test_support::{adapter, peers};
-
-use std::time::Duration;
+//! The scenarios are the test-support crate's (`adapter::peer_client_against_our_server`,
+//! `adapter::our_client_against_peer_server`); tests/futures_interop.rs runs them on smol.
+use wsmachine_test_support::adapter;
 
 use adapter::Kind;
-use wsmachine::CloseCode;
-
-const T: Duration = Duration::from_secs(40);
-
-fn peer_client_against_our_server(kind: Kind, test: &str, script: &str) {
-    let Some(env) = peers::peer_env(test) else {
-        return;
-    };
-    let server = adapter::echo(kind, adapter::big_config());
-    let (ok, line, stderr) = peers::run_peer_client(&env, script, &server.url(), T);
-    assert!(ok && line.starts_with("OK"), "{script}: {line}\n{stderr}");
-    let end = server.next_end(T).expect("our server reports the end");
-    let r = end.report.expect("close report");
-    assert!(r.clean, "{r:?}");
-    assert_eq!(r.code(), CloseCode::NORMAL, "{r:?}");
-    assert_eq!(end.messages, 111);
-    assert!(end.error.is_none(), "{:?}", end.error);
-}
-
-fn our_client_against_peer_server(kind: Kind, test: &str, script: &str) {
-    let Some(env) = peers::peer_env(test) else {
-        return;
-    };
-    let server = peers::PeerServer::start(&env, script);
-    let report = match kind {
-        Kind::Std => adapter::std_exchange(&mut adapter::std_client(&server.url())),
-        Kind::Mio => adapter::mio_exchange(&mut adapter::mio_client(&server.url())),
-    }
-    .unwrap_or_else(|e| panic!("{kind:?} {script}: {e}"));
-    assert!(report.clean, "{report:?}");
-    let close = server.close_line(T).expect("the peer prints a CLOSE line");
-    assert_eq!(close, ("1000".to_string(), "1000".to_string()));
-}
 
 #[test]
 fn python_client_against_std_echo_server() {
-    peer_client_against_our_server(
+    adapter::peer_client_against_our_server(
         Kind::Std,
         "python_client_against_std_echo_server",
         "py_client.py",
@@ -53,7 +20,7 @@ fn python_client_against_std_echo_server() {
 
 #[test]
 fn node_client_against_std_echo_server() {
-    peer_client_against_our_server(
+    adapter::peer_client_against_our_server(
         Kind::Std,
         "node_client_against_std_echo_server",
         "node_client.js",
@@ -62,7 +29,7 @@ fn node_client_against_std_echo_server() {
 
 #[test]
 fn std_client_against_python_echo_server() {
-    our_client_against_peer_server(
+    adapter::our_client_against_peer_server(
         Kind::Std,
         "std_client_against_python_echo_server",
         "py_echo_server.py",
@@ -71,7 +38,7 @@ fn std_client_against_python_echo_server() {
 
 #[test]
 fn std_client_against_node_echo_server() {
-    our_client_against_peer_server(
+    adapter::our_client_against_peer_server(
         Kind::Std,
         "std_client_against_node_echo_server",
         "node_echo_server.js",
@@ -80,7 +47,7 @@ fn std_client_against_node_echo_server() {
 
 #[test]
 fn python_client_against_mio_echo_server() {
-    peer_client_against_our_server(
+    adapter::peer_client_against_our_server(
         Kind::Mio,
         "python_client_against_mio_echo_server",
         "py_client.py",
@@ -89,7 +56,7 @@ fn python_client_against_mio_echo_server() {
 
 #[test]
 fn node_client_against_mio_echo_server() {
-    peer_client_against_our_server(
+    adapter::peer_client_against_our_server(
         Kind::Mio,
         "node_client_against_mio_echo_server",
         "node_client.js",
@@ -98,7 +65,7 @@ fn node_client_against_mio_echo_server() {
 
 #[test]
 fn mio_client_against_python_echo_server() {
-    our_client_against_peer_server(
+    adapter::our_client_against_peer_server(
         Kind::Mio,
         "mio_client_against_python_echo_server",
         "py_echo_server.py",
@@ -107,7 +74,7 @@ fn mio_client_against_python_echo_server() {
 
 #[test]
 fn mio_client_against_node_echo_server() {
-    our_client_against_peer_server(
+    adapter::our_client_against_peer_server(
         Kind::Mio,
         "mio_client_against_node_echo_server",
         "node_echo_server.js",

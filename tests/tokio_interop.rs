@@ -12,8 +12,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::process::Command;
 use wsmachine_examples::tokio_echo::{ChatOptions, Log, echo_config, serve_chat, serve_echo};
+use wsmachine_test_support::async_exchange;
 use wsmachine_test_support::peers::{self, PeerEnv, PeerServer};
-use wsmachine_tokio::{CloseCode, Config, Incoming, WebSocket};
+use wsmachine_tokio::Config;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -72,48 +73,6 @@ async fn node_client_vs_tokio_echo_server() {
     bounded(peer_client_vs_our_echo(env, "node_client.js")).await
 }
 
-/// The standard exchange (as in tests/peers/py_client.py), run by our client.
-async fn standard_exchange(ws: &mut WebSocket) {
-    for (label, m) in peers::standard_messages() {
-        ws.send(m.clone()).await.unwrap();
-        match ws.recv().await {
-            Some(Ok(got)) => peers::check_echo(&label, &m, &got).unwrap(),
-            other => panic!("{label}: {other:?}"),
-        }
-    }
-    ws.ping(&b"p"[..]).await.unwrap();
-    loop {
-        match ws.recv_event().await {
-            Some(Incoming::Pong(p)) => {
-                assert_eq!(&p[..], b"p");
-                break;
-            }
-            Some(Incoming::Ping(_)) => {}
-            other => panic!("waiting for the pong: {other:?}"),
-        }
-    }
-    let burst = peers::burst_messages();
-    for (_, m) in &burst {
-        ws.send(m.clone()).await.unwrap();
-    }
-    for (label, m) in &burst {
-        match ws.recv().await {
-            Some(Ok(got)) => peers::check_echo(label, m, &got).unwrap(),
-            other => panic!("{label}: {other:?}"),
-        }
-    }
-    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
-    let mut close = None;
-    while let Some(ev) = ws.recv_event().await {
-        if let Incoming::Close(f) = ev {
-            close = Some(f);
-        }
-    }
-    assert_eq!(close.expect("a Close came back").code, CloseCode::NORMAL);
-    let report = ws.close_report().unwrap();
-    assert!(report.clean, "{report:?}");
-}
-
 /// Our client runs the standard exchange against a peer echo server.
 async fn our_client_vs_peer_echo(env: PeerEnv, server_script: &str) {
     let server = PeerServer::start(&env, server_script);
@@ -121,7 +80,7 @@ async fn our_client_vs_peer_echo(env: PeerEnv, server_script: &str) {
     let mut ws = wsmachine_tokio::connect_with(&server.url(), cfg)
         .await
         .unwrap();
-    standard_exchange(&mut ws).await;
+    async_exchange::standard_exchange(&mut ws).await.unwrap();
     let close = tokio::task::spawn_blocking(move || server.close_line(LIMIT))
         .await
         .unwrap();

@@ -1,6 +1,6 @@
-//! Helpers for the std and mio adapter tests: in-process echo servers on port 0 (the
-//! library echo servers, or a "scripted" echo that closes with a code on request), and the
-//! standard exchange driven by our std and mio clients.
+//! Helpers for the std, mio and futures (smol) adapter tests: in-process echo servers on
+//! port 0 (the library echo servers, or a "scripted" echo that closes with a code on
+//! request), and the standard exchange driven by our std and mio clients.
 //! [`Kind`] is the one "which adapter" type the whole-system tests are parameterised by.
 
 use std::net::{SocketAddr, TcpListener};
@@ -22,6 +22,8 @@ pub enum Kind {
     Std,
     /// wsmachine-mio, one thread.
     Mio,
+    /// wsmachine-futures on smol, a task per connection.
+    Smol,
 }
 
 /// How a server-side connection ended, adapter-neutral.
@@ -97,6 +99,22 @@ fn mio_end(e: wsmachine_examples::mio_echo::ConnectionEnd) -> End {
     }
 }
 
+fn smol_end(e: wsmachine_examples::smol_echo::ConnectionEnd) -> End {
+    use wsmachine_futures::{ConnectionError, Error};
+    End {
+        peer: e.peer,
+        messages: e.messages,
+        keepalive: matches!(
+            e.error,
+            Some(Error::Connection(ConnectionError::Timeout(
+                Timeout::Keepalive
+            )))
+        ),
+        error: e.error.map(|e| format!("{e:?}")),
+        report: e.report,
+    }
+}
+
 /// The library echo server of `kind` on 127.0.0.1:0 with `config`.
 pub fn echo(kind: Kind, config: Config) -> ServerHandle {
     let (tx, ends) = channel();
@@ -130,6 +148,18 @@ pub fn echo(kind: Kind, config: Config) -> ServerHandle {
                 });
             });
             addr
+        }
+        Kind::Smol => {
+            let tx = std::sync::Mutex::new(tx);
+            let on_end = Arc::new(move |e| {
+                if let Ok(t) = tx.lock() {
+                    let _ = t.send(smol_end(e));
+                }
+            });
+            let quiet = Arc::new(|_| {});
+            let config = wsmachine_futures::Config::from(config);
+            wsmachine_examples::smol_echo::spawn("127.0.0.1:0", config, quiet, on_end)
+                .expect("bind smol echo")
         }
     };
     ServerHandle { addr, ends, stop }
@@ -243,8 +273,54 @@ pub fn scripted(kind: Kind) -> ServerHandle {
             });
             addr
         }
+        Kind::Smol => smol_scripted(tx),
     };
     ServerHandle { addr, ends, stop }
+}
+
+/// The scripted echo on smol (see [`scripted`]).
+fn smol_scripted(tx: std::sync::mpsc::Sender<End>) -> SocketAddr {
+    let listener = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let runtime = wsmachine_examples::smol_echo::runtime();
+    let config = wsmachine_futures::Config::from(big_config());
+    std::thread::spawn(move || {
+        smol::block_on(async move {
+            while let Ok((stream, peer)) = listener.accept().await {
+                let handshake =
+                    runtime.accept_with(stream, config, |_| wsmachine::Decision::accept());
+                let tx = tx.clone();
+                smol::spawn(async move {
+                    let mut end = End {
+                        peer: Some(peer),
+                        messages: 0,
+                        error: None,
+                        keepalive: false,
+                        report: None,
+                    };
+                    if let Ok(mut ws) = handshake.await {
+                        while let Some(item) = ws.recv().await {
+                            let Ok(m) = item else {
+                                end.error.get_or_insert(format!("{item:?}"));
+                                continue;
+                            };
+                            match close_command(&m) {
+                                Some(code) => drop(ws.close(CloseCode(code), "scripted").await),
+                                None => {
+                                    end.messages += 1;
+                                    drop(ws.send(m).await);
+                                }
+                            }
+                        }
+                        end.report = ws.close_report();
+                    }
+                    let _ = tx.send(end);
+                })
+                .detach();
+            }
+        })
+    });
+    addr
 }
 
 fn close_command(m: &Message) -> Option<u16> {
@@ -367,4 +443,47 @@ pub fn mio_exchange(c: &mut LoopClient) -> Result<CloseReport, String> {
         return Err(format!("close code received back: {report:?}"));
     }
     Ok(report)
+}
+
+/// How long an interop scenario waits for the peer.
+const INTEROP_LIMIT: Duration = Duration::from_secs(40);
+
+/// A peer client (`script`: py_client.py or node_client.js) runs the standard exchange
+/// against our echo server of `kind`, which must report a clean 1000 close after 111
+/// messages. `test` names the test in the skip line without `.peers/env`.
+pub fn peer_client_against_our_server(kind: Kind, test: &str, script: &str) {
+    let Some(env) = peers::peer_env(test) else {
+        return;
+    };
+    let server = echo(kind, big_config());
+    let (ok, line, stderr) = peers::run_peer_client(&env, script, &server.url(), INTEROP_LIMIT);
+    assert!(ok && line.starts_with("OK"), "{script}: {line}\n{stderr}");
+    let end = server
+        .next_end(INTEROP_LIMIT)
+        .expect("our server reports the end");
+    let r = end.report.expect("close report");
+    assert!(r.clean, "{r:?}");
+    assert_eq!(r.code(), CloseCode::NORMAL, "{r:?}");
+    assert_eq!(end.messages, 111);
+    assert!(end.error.is_none(), "{:?}", end.error);
+}
+
+/// Our client of `kind` runs the standard exchange against a peer echo server (`script`:
+/// py_echo_server.py or node_echo_server.js), which must see a 1000 close both ways.
+pub fn our_client_against_peer_server(kind: Kind, test: &str, script: &str) {
+    let Some(env) = peers::peer_env(test) else {
+        return;
+    };
+    let server = peers::PeerServer::start(&env, script);
+    let report = match kind {
+        Kind::Std => std_exchange(&mut std_client(&server.url())),
+        Kind::Mio => mio_exchange(&mut mio_client(&server.url())),
+        Kind::Smol => crate::async_exchange::smol_exchange(&server.url()),
+    }
+    .unwrap_or_else(|e| panic!("{kind:?} {script}: {e}"));
+    assert!(report.clean, "{report:?}");
+    let close = server
+        .close_line(INTEROP_LIMIT)
+        .expect("the peer prints a CLOSE line");
+    assert_eq!(close, ("1000".to_string(), "1000".to_string()));
 }

@@ -1,4 +1,4 @@
-//! The classic failures, run against our std or mio server (see [`Kind`]): a client that
+//! The classic failures, run against our std, mio or smol server (see [`Kind`]): a client that
 //! resets during a large server write, a silent client found by keepalive, EOF and reset
 //! during the closing handshake; plus a raw server that ends TCP instead of answering a
 //! client's Close.
@@ -265,4 +265,22 @@ pub fn too_big_message_gets_1009(kind: Kind) {
     let end = end_of(&server, addr, &mut Vec::new());
     assert!(end.error.is_some(), "{end:?}");
     assert_eq!(end.report.unwrap().sent.unwrap().code, CloseCode::TOO_BIG);
+}
+
+/// Our futures (smol) client closes; the server ends TCP instead of answering. The client
+/// reports an unclean close (1006) promptly.
+pub fn smol_client_close_vs_rude_server(how: Ending) {
+    let (addr, t) = rude_server(how);
+    let start = Instant::now();
+    let r = smol::block_on(async {
+        let rt = wsmachine_examples::smol_echo::runtime();
+        let mut ws = rt.connect(&format!("ws://{addr}/")).await.unwrap();
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        while ws.recv().await.is_some() {}
+        ws.close_report().expect("a close report")
+    });
+    assert!(!r.clean, "{r:?}");
+    assert_eq!(r.code(), CloseCode::ABNORMAL);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    t.join().unwrap();
 }
