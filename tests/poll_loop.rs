@@ -1,0 +1,185 @@
+//! The hand-written poll(2) loop example (`crates/wsmachine-examples/examples/poll_loop_echo.rs`),
+//! its `serve` function run in-process on port 0, against clients: the standard exchange by
+//! our std client and by Python `websockets`, a 16 MiB echo to a client that reads slowly
+//! (partial writes), a silent client found by the keepalive (the loop sleeps until
+//! `poll_timeout`), EOF in the middle of a frame, and FIN after a failing Close while the
+//! loop keeps draining. Every wait is bounded; nothing asserts speed.
+
+#[allow(dead_code)]
+#[path = "../crates/wsmachine-examples/examples/poll_loop_echo.rs"]
+mod poll_loop_echo;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use poll_loop_echo::Ended;
+use wsmachine::{CloseCode, Config, ConnectionError, Message, Timeout};
+use wsmachine_test_support::{adapter, peers};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Starts the loop with `config` on a thread of its own; returns its address and the
+/// connection ends it reports.
+fn start(config: Config) -> (SocketAddr, Receiver<Ended>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, ends) = channel();
+    std::thread::spawn(move || {
+        poll_loop_echo::serve(listener, config, |end| {
+            let _ = tx.send(end);
+        })
+    });
+    (addr, ends)
+}
+
+/// The end of the connection from `peer` (others are skipped).
+fn end_of(ends: &Receiver<Ended>, peer: SocketAddr) -> Ended {
+    loop {
+        let end = ends.recv_timeout(LIMIT).expect("a connection end");
+        if end.peer == peer {
+            return end;
+        }
+    }
+}
+
+/// A raw client: the handshake done by hand with a fixed key, then the stream.
+fn raw_client(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "EOF in the response");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    s
+}
+
+/// A masked client frame (zero key, so the payload is sent as is).
+fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut f = vec![first_byte, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn std_client_standard_exchange() {
+    let (addr, ends) = start(poll_loop_echo::example_config());
+    let mut ws = adapter::std_client(&format!("ws://{addr}/"));
+    let report = adapter::std_exchange(&mut ws).unwrap();
+    assert!(report.clean, "{report:?}");
+    let end = ends.recv_timeout(LIMIT).expect("a connection end");
+    assert!(end.error.is_none(), "{end:?}");
+    assert!(end.report.unwrap().clean);
+    assert_eq!(end.messages, 111);
+}
+
+#[test]
+fn python_client_standard_exchange() {
+    let Some(env) = peers::peer_env("python_client_vs_poll_loop") else {
+        return;
+    };
+    let (addr, ends) = start(poll_loop_echo::example_config());
+    let (ok, stdout, stderr) =
+        peers::run_peer_client(&env, "py_client.py", &format!("ws://{addr}/"), LIMIT);
+    assert!(
+        ok && stdout.starts_with("OK 111"),
+        "{stdout}\nstderr: {stderr}"
+    );
+    let end = ends.recv_timeout(LIMIT).unwrap();
+    let report = end.report.expect("a close report");
+    assert!(report.clean, "{report:?}");
+    assert_eq!(report.code(), CloseCode::NORMAL);
+}
+
+/// 16 MiB echoed to a client that reads only after sending it all: the loop's writes are
+/// partial (the socket buffers hold far less), and nothing is lost or reordered.
+#[test]
+fn large_echo_survives_partial_writes() {
+    let (addr, _ends) = start(poll_loop_echo::example_config());
+    let mut ws = adapter::std_client(&format!("ws://{addr}/"));
+    let big = peers::prng_bytes(16 << 20);
+    ws.send(Message::binary(big.clone())).unwrap();
+    ws.send(Message::text("after")).unwrap();
+    assert_eq!(ws.recv().unwrap(), Message::binary(big));
+    assert_eq!(ws.recv().unwrap(), Message::text("after"));
+    assert!(ws.close(CloseCode::NORMAL, "").unwrap().clean);
+}
+
+/// A client that completes the handshake and falls silent is found by the keepalive: the
+/// loop slept until the core's deadlines (ping, then pong timeout) and reports the timeout
+/// before an unclean close.
+#[test]
+fn silent_client_found_by_keepalive() {
+    let mut config = poll_loop_echo::example_config();
+    config.timers.ping_interval = Some(Duration::from_millis(200));
+    config.timers.pong_timeout = Some(Duration::from_millis(300));
+    let (addr, ends) = start(config);
+    let silent = raw_client(addr);
+    let end = end_of(&ends, silent.local_addr().unwrap());
+    assert!(
+        matches!(
+            end.error,
+            Some(ConnectionError::Timeout(Timeout::Keepalive))
+        ),
+        "{end:?}"
+    );
+    let report = end.report.unwrap();
+    assert!(!report.clean);
+    assert_eq!(report.code(), CloseCode::ABNORMAL);
+}
+
+/// EOF in the middle of a frame: the connection ends unclean (1006) and the loop keeps
+/// serving others.
+#[test]
+fn eof_mid_frame() {
+    let (addr, ends) = start(poll_loop_echo::example_config());
+    let mut s = raw_client(addr);
+    let peer = s.local_addr().unwrap();
+    s.write_all(&frame(0x81, b"half a frame")[..8]).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let end = end_of(&ends, peer);
+    let report = end.report.unwrap();
+    assert!(!report.clean, "{report:?}");
+    assert_eq!(report.code(), CloseCode::ABNORMAL);
+    let mut other = adapter::std_client(&format!("ws://{addr}/"));
+    other.send(Message::text("still serving")).unwrap();
+    assert_eq!(other.recv().unwrap(), Message::text("still serving"));
+}
+
+/// A frame with a reserved bit set: the echo of the message before it goes out first, then
+/// the 1002 Close, then FIN (EOF at the client, whose own side is still open), and the loop
+/// still reads and discards what the client sends after that.
+#[test]
+fn fin_after_failing_close_while_draining() {
+    let mut config = poll_loop_echo::example_config();
+    config.timers.drain_timeout = Some(Duration::from_secs(3600));
+    let (addr, ends) = start(config);
+    let mut s = raw_client(addr);
+    let peer = s.local_addr().unwrap();
+    let mut bytes = frame(0x81, b"hello");
+    bytes.extend_from_slice(&frame(0xC1, b"rsv1"));
+    s.write_all(&bytes).unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert_eq!(&got[..7], b"\x81\x05hello", "{got:?}");
+    // A Close with 1002 (and a reason) follows the echo.
+    assert_eq!(got[7], 0x88, "{got:?}");
+    assert_eq!(&got[9..11], &[0x03, 0xea], "{got:?}");
+    // FIN came while the loop drains: 4 MiB more are read and discarded, not reset.
+    s.write_all(&vec![0x5a; 4 << 20])
+        .expect("the loop stopped reading");
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let end = end_of(&ends, peer);
+    assert_eq!(end.report.unwrap().sent.unwrap().code, CloseCode::PROTOCOL);
+}
