@@ -1,26 +1,47 @@
 //! Opening connections: [`connect`], [`client_with_stream`], [`accept`], [`accept_with`],
-//! [`accept_with_prefix`] and the handshake-free [`open`].
+//! [`accept_with_prefix`], [`accept_with_async`] and the handshake-free [`open`].
 
 use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use wsmachine::{ClientRequest, Connection, Decision, Event, Request, Role, Timestamp};
 
+use crate::client::{ClientBuilder, IntoClientRequest};
 use crate::config::Config;
 use crate::error::Error;
-use crate::shared::{Shared, Step};
+use crate::shared::{Io, Shared, Step};
 use crate::socket::WebSocket;
 
-/// When the stream is a `TcpStream`: turns Nagle's algorithm off (every write already
-/// carries everything queued, in one vectored write) and returns the peer address, kept
-/// for logging.
+/// The TCP socket under `stream`, when it is a `TcpStream` (or, with the `rustls`
+/// feature, a tokio-rustls stream over one).
+fn tcp_of<S: Any>(stream: &S) -> Option<&TcpStream> {
+    let any = stream as &dyn Any;
+    if let Some(tcp) = any.downcast_ref::<TcpStream>() {
+        return Some(tcp);
+    }
+    #[cfg(feature = "rustls")]
+    {
+        if let Some(tls) = any.downcast_ref::<tokio_rustls::server::TlsStream<TcpStream>>() {
+            return Some(tls.get_ref().0);
+        }
+        if let Some(tls) = any.downcast_ref::<tokio_rustls::client::TlsStream<TcpStream>>() {
+            return Some(tls.get_ref().0);
+        }
+    }
+    None
+}
+
+/// When the stream is over a `TcpStream` (see [`tcp_of`]): turns Nagle's algorithm off
+/// (every write already carries everything queued, in one vectored write) and returns the
+/// peer address, kept for logging.
 fn peer_addr_of<S: Any>(stream: &S) -> Option<SocketAddr> {
-    let tcp = (stream as &dyn Any).downcast_ref::<TcpStream>()?;
+    let tcp = tcp_of(stream)?;
     let _ = tcp.set_nodelay(true);
     tcp.peer_addr().ok()
 }
@@ -32,6 +53,9 @@ where
     let peer = peer_addr_of(&stream);
     Shared::new(Box::new(stream), conn, origin, peer, config)
 }
+
+/// Rounds of I/O per poll while a decision is pending, before yielding.
+const BUDGET: usize = 32;
 
 /// Drives the opening handshake until `Request` or `Connected`; on failure the transport
 /// is driven to its end (an HTTP error response written, the stream shut down) first.
@@ -57,26 +81,43 @@ async fn run_to_end(shared: &Arc<Shared>) {
     .await
 }
 
-/// Opens a client connection to a `ws://` URL over TCP and runs the handshake, with the
-/// default [`Config`]. `wss://` returns [`Error::TlsRequired`]: TLS is the caller's job
-/// (see [`client_with_stream`]).
-pub async fn connect(url: &str) -> Result<WebSocket, Error> {
-    connect_with(url, Config::default()).await
+/// Opens a client connection and runs the handshake, with the default [`Config`]:
+/// `ws://` over TCP, `wss://` with tokio-rustls (feature `rustls`; without it
+/// [`Error::TlsRequired`]). `request` is a URL, a [`ClientRequest`] or (feature `http`)
+/// an `http::Request<()>` or `http::Uri` (see [`IntoClientRequest`]). For headers,
+/// subprotocols, timeouts, a proxy or your own TLS settings, use [`ClientBuilder`].
+pub async fn connect(request: impl IntoClientRequest) -> Result<WebSocket, Error> {
+    ClientBuilder::new(request).connect().await
 }
 
 /// [`connect`] with a configuration.
-pub async fn connect_with(url: &str, config: impl Into<Config>) -> Result<WebSocket, Error> {
-    let request = ClientRequest::new(url).map_err(Error::Handshake)?;
-    if request.is_tls() {
-        return Err(Error::TlsRequired);
+pub async fn connect_with(
+    request: impl IntoClientRequest,
+    config: impl Into<Config>,
+) -> Result<WebSocket, Error> {
+    ClientBuilder::new(request).config(config).connect().await
+}
+
+/// Runs the client handshake over a transport [`ClientBuilder::connect`] opened, where
+/// `early` bytes from the server already arrived (through a proxy tunnel).
+pub(crate) async fn client_after(
+    stream: Box<dyn Io>,
+    peer: Option<SocketAddr>,
+    request: &ClientRequest,
+    early: &[u8],
+    config: &Config,
+) -> Result<WebSocket, Error> {
+    let origin = Instant::now();
+    let mut conn =
+        Connection::client(request, config.core, Timestamp::ZERO).map_err(Error::Handshake)?;
+    if !early.is_empty() {
+        conn.handle_input(Timestamp::ZERO, early);
     }
-    let host = request.host();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let stream = TcpStream::connect((host, request.port())).await?;
-    client_with_stream(stream, &request, config).await
+    let shared = Shared::new(stream, conn, origin, peer, config);
+    match handshake(&shared).await? {
+        Event::Connected(response) => Ok(WebSocket::new(shared, None, Some(response))),
+        _ => Err(Error::closed()),
+    }
 }
 
 /// Runs the client handshake for `request` over a stream the caller opened (a TCP stream,
@@ -186,6 +227,105 @@ where
         return Err(Error::closed());
     };
     let decision = decide(&request);
+    answer(shared, request, decision).await
+}
+
+/// Accepts a WebSocket upgrade on a server stream after an async decision: `decide` sees
+/// the request (path, query, headers) and may await (a database, an auth service, a
+/// channel) before it accepts (subprotocol, extra headers:
+/// [`Accept::negotiate`](wsmachine::Accept::negotiate)) or rejects (status, headers, body).
+/// Outcomes as for [`accept_with`].
+///
+/// The decision is bounded by the core's handshake deadline
+/// ([`Config::handshake_timeout`], counted from the call): while it is pending the
+/// connection's timer runs, so a decision that takes too long ends the connection (the
+/// decision future is dropped; the client gets no response) with [`Error::Connection`]
+/// (`Timeout::Handshake`). The stream is not read meanwhile (the core wants no input
+/// before the decision), so a client that hangs up is noticed once the decision is
+/// applied.
+///
+/// ```no_run
+/// # async fn demo(stream: tokio::net::TcpStream) {
+/// use wsmachine_tokio::{Accept, Decision, Request};
+/// async fn token_ok(token: Option<&str>) -> bool {
+///     // e.g. a database query
+///     token == Some("Bearer s3cret")
+/// }
+/// let ws = wsmachine_tokio::accept_with_async(stream, wsmachine_tokio::Config::new(),
+///     async |request: &Request| {
+///         if token_ok(request.headers.get_str("authorization")).await {
+///             Decision::Accept(Accept::negotiate(request, &["chat"], Vec::new()))
+///         } else {
+///             Decision::reject(401, "a valid token is required\n")
+///         }
+///     },
+/// )
+/// .await;
+/// # let _ = ws; }
+/// ```
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled).
+pub fn accept_with_async<S, C, F>(
+    stream: S,
+    config: C,
+    decide: F,
+) -> impl Future<Output = Result<WebSocket, Error>> + use<S, C, F>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: Into<Config>,
+    F: AsyncFnOnce(&Request) -> Decision,
+{
+    let shared = server_shared(stream, &[], &config.into());
+    decide_upgrade_async(shared, decide)
+}
+
+async fn decide_upgrade_async<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
+where
+    F: AsyncFnOnce(&Request) -> Decision,
+{
+    let Event::Request(request) = handshake(&shared).await? else {
+        return Err(Error::closed());
+    };
+    let decision = {
+        let mut pending = std::pin::pin!(decide(&request));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(d) = pending.as_mut().poll(cx) {
+                return Poll::Ready(Some(d));
+            }
+            // Meanwhile the timers run (the core wants no input before the decision): a
+            // decision past the handshake deadline ends the connection.
+            shared.poll_rx(cx, |inner, io| {
+                for _ in 0..BUDGET {
+                    if inner.conn.is_closed() {
+                        return Step::Ready(None);
+                    }
+                    if !inner.poll_io(io, true) {
+                        return Step::Pending;
+                    }
+                }
+                Step::Yield
+            })
+        })
+        .await
+    };
+    match decision {
+        Some(decision) => answer(shared, request, decision).await,
+        // The core closed: drive to the end and report its error.
+        None => match handshake(&shared).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::closed()),
+        },
+    }
+}
+
+/// Gives the core the application's decision, writes the answer, and returns the open
+/// connection or the error (after driving a refused connection to its end).
+async fn answer(
+    shared: Arc<Shared>,
+    request: Box<Request>,
+    decision: Decision,
+) -> Result<WebSocket, Error> {
     let decided = shared.with(|inner, io| {
         let now = inner.now();
         let r = inner.conn.decide(now, &decision);

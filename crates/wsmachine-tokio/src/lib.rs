@@ -74,27 +74,59 @@
 //! # Ok(()) }
 //! ```
 //!
-//! TLS (`wss://`) is the caller's job: open a TLS stream with the TLS library of your choice
-//! and pass it to [`client_with_stream`] (or to [`accept_with`] on a server).
+//! ## Clients: URL, headers, TLS, proxies
 //!
-//! When the stream is a `tokio::net::TcpStream`, the adapter keeps its peer address (see
-//! [`WebSocket::peer_addr`], for logging) and turns on `TCP_NODELAY`.
+//! [`connect`] takes a URL (or a [`ClientRequest`], or with the `http` feature an
+//! `http::Request<()>`); [`ClientBuilder`] adds headers (`Authorization`, `Origin`,
+//! cookies), subprotocols, the [`Config`], a connect timeout and a proxy
+//! ([`ClientBuilder::proxy`]: HTTP CONNECT with Basic auth, SOCKS5 with user/password, via
+//! the sans-IO handshakes of `wsmachine-proxy`).
+//!
+//! `wss://` needs the `rustls` feature (tokio-rustls; roots from the platform's store,
+//! honouring `SSL_CERT_FILE`, plus Mozilla's with the `webpki-roots` feature; SNI from the
+//! URL's host; the same choices as the std adapter, from `wsmachine-rustls`), or your own:
+//! a `rustls::ClientConfig` ([`ClientBuilder::tls_config`]), any connector
+//! ([`ClientBuilder::tls_connector`]), or a TLS stream you opened, passed to
+//! [`client_with_stream`]. A server passes its TLS stream (e.g. tokio-rustls's
+//! `TlsAcceptor::accept`) to [`accept_with`]; see the `tls_echo_server` example.
+//!
+//! ## Servers: the accept decision
+//!
+//! [`accept_with`] takes a callback that sees the request and returns a [`Decision`];
+//! [`accept_with_async`] takes an async one (an auth check against a database), bounded
+//! by the handshake deadline. HTTP servers that parse requests themselves (hyper, axum)
+//! upgrade with `wsmachine-http` (re-exported with the `http` feature) and run [`open`] on
+//! the upgraded I/O.
+//!
+//! When the stream is a `tokio::net::TcpStream` (or, with `rustls`, a tokio-rustls stream
+//! over one), the adapter keeps its peer address (see [`WebSocket::peer_addr`], for
+//! logging; through a proxy, the proxy's) and turns on `TCP_NODELAY`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
 mod config;
 mod error;
 mod handshake;
 mod shared;
 mod socket;
 
+#[cfg(feature = "rustls")]
+pub use client::default_tls_config;
+pub use client::{ClientBuilder, IntoClientRequest};
 pub use config::Config;
 pub use error::Error;
 pub use handshake::{
-    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with, open,
+    accept, accept_with, accept_with_async, accept_with_prefix, client_with_stream, connect,
+    connect_with, open,
 };
 pub use socket::{Incoming, Receiver, Sender, WebSocket};
+#[cfg(feature = "rustls")]
+pub use tokio_rustls::{self, rustls};
+#[cfg(feature = "http")]
+pub use wsmachine_http;
+pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind};
 
 pub use wsmachine;
 pub use wsmachine::{

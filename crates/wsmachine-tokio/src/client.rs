@@ -1,0 +1,413 @@
+//! The client: [`ClientBuilder`] (URL, headers, subprotocols, config, timeouts, a proxy,
+//! TLS) and the transport it opens: TCP, optionally through a proxy (HTTP CONNECT or
+//! SOCKS5, the sans-IO handshakes of `wsmachine-proxy`), optionally TLS (tokio-rustls with
+//! the `rustls` feature, or any connector of yours).
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wsmachine::{ClientRequest, HandshakeError};
+use wsmachine_proxy::{Proxy, ProxyError, Target};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::handshake::client_after;
+use crate::shared::Io;
+use crate::socket::WebSocket;
+
+/// What [`connect`](crate::connect) and [`ClientBuilder::new`] take: a `ws://` or `wss://`
+/// URL (`&str`, `String`), a built [`ClientRequest`], or with the `http` feature an
+/// `http::Uri` or an `http::Request<()>` (its headers are sent, as tokio-tungstenite's
+/// `IntoClientRequest` does; see `wsmachine_http::client_request_from_http`).
+pub trait IntoClientRequest {
+    /// The request, or why it is invalid.
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError>;
+}
+
+impl IntoClientRequest for &str {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        ClientRequest::new(self)
+    }
+}
+
+impl IntoClientRequest for &String {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        ClientRequest::new(self)
+    }
+}
+
+impl IntoClientRequest for String {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        ClientRequest::new(&self)
+    }
+}
+
+impl IntoClientRequest for ClientRequest {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        Ok(self)
+    }
+}
+
+#[cfg(feature = "http")]
+impl IntoClientRequest for &http::Uri {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        wsmachine_http::client_request_from_uri(self)
+    }
+}
+
+#[cfg(feature = "http")]
+impl IntoClientRequest for http::Uri {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        wsmachine_http::client_request_from_uri(&self)
+    }
+}
+
+#[cfg(feature = "http")]
+impl IntoClientRequest for &http::Request<()> {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        wsmachine_http::client_request_from_http(self)
+    }
+}
+
+#[cfg(feature = "http")]
+impl IntoClientRequest for http::Request<()> {
+    fn into_client_request(self) -> Result<ClientRequest, HandshakeError> {
+        wsmachine_http::client_request_from_http(&self)
+    }
+}
+
+type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<Box<dyn Io>>> + Send>>;
+type ConnectorFn = dyn Fn(String, TcpStream) -> ConnectFuture + Send + Sync;
+
+/// How `wss://` gets its TLS.
+#[derive(Clone)]
+enum Tls {
+    /// tokio-rustls with [`default_tls_config`](crate::default_tls_config) (feature
+    /// `rustls`), else [`Error::TlsRequired`].
+    Default,
+    /// tokio-rustls with the caller's configuration.
+    #[cfg(feature = "rustls")]
+    Rustls(Arc<tokio_rustls::rustls::ClientConfig>),
+    /// The caller's connector.
+    Connector(Arc<ConnectorFn>),
+}
+
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tls::Default => f.write_str("Default"),
+            #[cfg(feature = "rustls")]
+            Tls::Rustls(_) => f.write_str("Rustls(..)"),
+            Tls::Connector(_) => f.write_str("Connector(..)"),
+        }
+    }
+}
+
+/// Builds a client connection, as the std adapter's `ClientBuilder` does: the URL, extra
+/// headers (`Authorization`, `Origin`, `Cookie`, ...), offered subprotocols, the
+/// [`Config`], a connect timeout, a proxy, and how `wss://` gets its TLS. Cheap to clone
+/// (build once, [`connect`](ClientBuilder::connect) many times).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), wsmachine_tokio::Error> {
+/// use std::time::Duration;
+/// let mut ws = wsmachine_tokio::ClientBuilder::new("wss://example.com/feed")
+///     .header("Authorization", "Bearer s3cret")
+///     .header("Origin", "https://example.com")
+///     .subprotocol("v2.feed")
+///     .connect_timeout(Some(Duration::from_secs(5)))
+///     .proxy("socks5h://127.0.0.1:1080")
+///     .connect()
+///     .await?;
+/// let subprotocol = ws.response().and_then(|r| r.subprotocol.clone());
+/// # let _ = (subprotocol, ws.recv().await); Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    request: Result<ClientRequest, HandshakeError>,
+    config: Config,
+    connect_timeout: Option<Duration>,
+    proxy: Option<Result<Proxy, ProxyError>>,
+    tls: Tls,
+}
+
+impl ClientBuilder {
+    /// A client for `request`: a `ws://` / `wss://` URL, a [`ClientRequest`], or (feature
+    /// `http`) an `http::Uri` or `http::Request<()>` (see [`IntoClientRequest`]). An
+    /// invalid one is reported by [`connect`](ClientBuilder::connect) as
+    /// [`Error::Handshake`].
+    pub fn new(request: impl IntoClientRequest) -> Self {
+        ClientBuilder {
+            request: request.into_client_request(),
+            config: Config::default(),
+            connect_timeout: Some(Duration::from_secs(10)),
+            proxy: None,
+            tls: Tls::Default,
+        }
+    }
+
+    /// A client for an already built request (the same as [`new`](ClientBuilder::new)).
+    pub fn from_request(request: ClientRequest) -> Self {
+        ClientBuilder::new(request)
+    }
+
+    /// The request as built so far (or the first invalid input).
+    pub fn request(&self) -> Result<&ClientRequest, &HandshakeError> {
+        self.request.as_ref()
+    }
+
+    /// Adds a request header (e.g. `Authorization`, `Origin`, `Cookie`), written after the
+    /// handshake's own in the order added. A name the handshake writes itself (`Host`,
+    /// `Sec-WebSocket-*`, ...) or a value with control bytes is reported by `connect`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request = self.request.map(|r| r.header(name, value));
+        self
+    }
+
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`), in order of preference; the one the
+    /// server chose is in [`WebSocket::response`]'s `subprotocol`.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.request = self.request.map(|r| r.subprotocol(protocol));
+        self
+    }
+
+    /// The connection's configuration (limits, timers; a core [`wsmachine::Config`]
+    /// converts).
+    pub fn config(mut self, config: impl Into<Config>) -> Self {
+        self.config = config.into();
+        self
+    }
+
+    /// The bound on each step of [`connect`](ClientBuilder::connect) before the WebSocket
+    /// handshake (default 10 s; `None`: no bound): the TCP connect (to the server or the
+    /// proxy), the proxy's handshake, the TLS handshake. A step that runs out fails with
+    /// an `io::ErrorKind::TimedOut` [`Error::Io`].
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The WebSocket handshake's deadline, from the start of
+    /// [`connect`](ClientBuilder::connect)'s handshake to the server's `101` (the core's
+    /// [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout); the same as
+    /// [`Config::handshake_timeout`]).
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config = self.config.handshake_timeout(timeout);
+        self
+    }
+
+    /// Connects through this proxy: `http://[user:password@]host[:port]` (HTTP CONNECT,
+    /// Basic authentication), `socks5://...` (SOCKS5, the target's name resolved here) or
+    /// `socks5h://...` (resolved by the proxy); user name and password percent-decoded. A
+    /// bad URL is reported by [`connect`](ClientBuilder::connect) as [`Error::Proxy`].
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(Proxy::parse(url));
+        self
+    }
+
+    /// Connects through this proxy (see [`proxy`](ClientBuilder::proxy)); `None`: directly.
+    pub fn proxy_config(mut self, proxy: Option<Proxy>) -> Self {
+        self.proxy = proxy.map(Ok);
+        self
+    }
+
+    /// The rustls configuration for `wss://` (roots, client certificates, ALPN, crypto
+    /// provider); by default [`default_tls_config`](crate::default_tls_config). The server
+    /// name (SNI, certificate check) is the URL's host.
+    #[cfg(feature = "rustls")]
+    pub fn tls_config(mut self, config: Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
+        self.tls = Tls::Rustls(config);
+        self
+    }
+
+    /// Any TLS connector for `wss://` (native-tls, OpenSSL, tokio-rustls set up your way;
+    /// needs no cargo feature): `connect(host, tcp)` runs the TLS handshake for the URL's
+    /// host (an IPv6 address without brackets) over the TCP stream (already through the
+    /// proxy, if any) and returns the TLS stream. Its error is [`Error::Io`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "rustls")] fn demo(config: std::sync::Arc<wsmachine_tokio::rustls::ClientConfig>) {
+    /// use wsmachine_tokio::tokio_rustls::{TlsConnector, rustls::pki_types::ServerName};
+    /// let tls = TlsConnector::from(config);
+    /// let builder = wsmachine_tokio::ClientBuilder::new("wss://localhost:9443/")
+    ///     .tls_connector(move |host, tcp| {
+    ///         let tls = tls.clone();
+    ///         async move {
+    ///             let name = ServerName::try_from(host).map_err(std::io::Error::other)?;
+    ///             tls.connect(name, tcp).await
+    ///         }
+    ///     });
+    /// # let _ = builder; }
+    /// ```
+    pub fn tls_connector<F, Fut, S>(mut self, connect: F) -> Self
+    where
+        F: Fn(String, TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<S>> + Send + 'static,
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let connector: Arc<ConnectorFn> = Arc::new(move |host, tcp| {
+            let handshake = connect(host, tcp);
+            Box::pin(async move { handshake.await.map(|s| Box::new(s) as Box<dyn Io>) })
+        });
+        self.tls = Tls::Connector(connector);
+        self
+    }
+
+    /// Whether `wss://` can be served: the `rustls` feature, or a connector.
+    fn has_tls(&self) -> bool {
+        cfg!(feature = "rustls") || matches!(self.tls, Tls::Connector(_))
+    }
+
+    /// Opens a TCP connection to the URL's host and port (through the proxy if one is
+    /// set), then TLS for `wss://` (tokio-rustls with the `rustls` feature or your
+    /// [`tls_connector`](ClientBuilder::tls_connector); without either, `wss://` is
+    /// [`Error::TlsRequired`]), and runs the WebSocket handshake. The server's `101` is in
+    /// [`WebSocket::response`].
+    ///
+    /// Errors: a bad URL, header or refusal ([`Error::Handshake`], e.g.
+    /// `HandshakeError::Status` with the server's status, headers and body), the proxy's
+    /// refusal ([`Error::Proxy`]), I/O and TLS errors, a step over the connect timeout
+    /// ([`Error::Io`]).
+    pub async fn connect(self) -> Result<WebSocket, Error> {
+        let request = self.request.clone().map_err(Error::Handshake)?;
+        if request.is_tls() && !self.has_tls() {
+            return Err(Error::TlsRequired);
+        }
+        let (host, port) = (request.host(), request.port());
+        let (tcp, early) = match &self.proxy {
+            None => (
+                within(self.connect_timeout, async {
+                    Ok(TcpStream::connect((host, port)).await?)
+                })
+                .await?,
+                Vec::new(),
+            ),
+            Some(Err(e)) => return Err(Error::Proxy(e.clone())),
+            Some(Ok(proxy)) => within(self.connect_timeout, tunnel(proxy, host, port)).await?,
+        };
+        let _ = tcp.set_nodelay(true);
+        let peer = tcp.peer_addr().ok();
+        if !request.is_tls() {
+            return client_after(Box::new(tcp), peer, &request, &early, &self.config).await;
+        }
+        if !early.is_empty() {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the server spoke before the TLS handshake",
+            )));
+        }
+        let stream = within(self.connect_timeout, self.tls_handshake(host, tcp)).await?;
+        client_after(stream, peer, &request, &[], &self.config).await
+    }
+
+    async fn tls_handshake(&self, host: &str, tcp: TcpStream) -> Result<Box<dyn Io>, Error> {
+        match &self.tls {
+            Tls::Connector(connect) => Ok(connect(host.to_string(), tcp).await?),
+            #[cfg(feature = "rustls")]
+            Tls::Rustls(config) => Ok(Box::new(rustls_connect(config.clone(), host, tcp).await?)),
+            #[cfg(feature = "rustls")]
+            Tls::Default => {
+                let config = crate::default_tls_config()?;
+                Ok(Box::new(rustls_connect(config, host, tcp).await?))
+            }
+            #[cfg(not(feature = "rustls"))]
+            Tls::Default => Err(Error::TlsRequired),
+        }
+    }
+
+    /// Runs the client handshake over a `stream` you opened yourself (for `wss://`, your
+    /// TLS stream; the URL gives the `Host` header and the resource), with this builder's
+    /// request and config. No proxy, TLS or connect timeout applies.
+    pub async fn client<S>(self, stream: S) -> Result<WebSocket, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let request = self.request.map_err(Error::Handshake)?;
+        crate::client_with_stream(stream, &request, self.config).await
+    }
+}
+
+/// Runs `step`, bounded by `timeout` (an `io::ErrorKind::TimedOut` error past it).
+async fn within<T>(
+    timeout: Option<Duration>,
+    step: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match timeout {
+        None => step.await,
+        Some(t) => match tokio::time::timeout(t, step).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connect timed out",
+            ))),
+        },
+    }
+}
+
+/// Opens a tunnel to `host:port` through `proxy`: resolves the target first for
+/// `socks5://` (its first address), connects to the proxy and runs its handshake. Returns
+/// the socket and the bytes that already came from the target (normally none: a WebSocket
+/// or TLS server waits for the client).
+async fn tunnel(proxy: &Proxy, host: &str, port: u16) -> Result<(TcpStream, Vec<u8>), Error> {
+    let target = if proxy.resolves_locally() {
+        let addr = tokio::net::lookup_host((host, port))
+            .await?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+        Target::Ip(addr.ip(), port)
+    } else {
+        Target::domain(host, port)
+    };
+    let mut handshake = proxy.handshake(&target)?;
+    let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
+    let mut buf = [0u8; 1024];
+    loop {
+        while !handshake.transmit().is_empty() {
+            match tcp.write(handshake.transmit()).await? {
+                0 => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                n => handshake.advance_transmit(n),
+            }
+        }
+        let n = tcp.read(&mut buf).await?;
+        if n == 0 {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the proxy closed the connection during its handshake",
+            )));
+        }
+        let input = buf.get(..n).unwrap_or_default();
+        if let Some(start) = handshake.handle_input(input)? {
+            return Ok((tcp, input.get(start..).unwrap_or_default().to_vec()));
+        }
+    }
+}
+
+/// The TLS handshake with tokio-rustls for `host` (SNI and certificate name; an IP address
+/// is checked as such and sends no SNI).
+#[cfg(feature = "rustls")]
+async fn rustls_connect(
+    config: Arc<tokio_rustls::rustls::ClientConfig>,
+    host: &str,
+    tcp: TcpStream,
+) -> io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let name = wsmachine_rustls::server_name(host)?;
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+}
+
+/// The TLS client configuration used when none is given: the platform's roots
+/// (rustls-native-certs: the system store, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set),
+/// plus webpki-roots with that feature; the process's default crypto provider, else ring.
+/// Built once per process, on first use; the same as the std adapter's (both are
+/// `wsmachine_rustls::default_client_config`).
+#[cfg(feature = "rustls")]
+pub fn default_tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, Error> {
+    wsmachine_rustls::default_client_config().map_err(Error::Io)
+}
