@@ -5,6 +5,7 @@
 //!   to a connection cap).
 //! - [`mio_echo`]: a one-thread echo server over the mio adapter.
 //! - [`tokio_echo`]: an echo server and a broadcast chat server over the tokio adapter.
+//! - [`tls_echo`]: a `wss://` echo server over the tokio adapter and tokio-rustls.
 //! - [`http_echo`]: echo servers inside hyper and axum (the framework upgrades, the tokio
 //!   adapter runs on the upgraded I/O), the axum one behind an async token check.
 
@@ -14,6 +15,7 @@
 pub mod http_echo;
 pub mod mio_echo;
 pub mod std_echo;
+pub mod tls_echo;
 pub mod tokio_echo;
 
 use wsmachine::{Config, Limits};

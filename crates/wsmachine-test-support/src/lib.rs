@@ -8,6 +8,7 @@
 mod frames;
 mod pair;
 pub mod peers;
+pub mod proxies;
 
 #[cfg(feature = "adapters")]
 pub mod adapter;
