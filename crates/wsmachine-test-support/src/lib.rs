@@ -2,7 +2,9 @@
 //! (as h2 has `h2-support`): raw frame building and parsing, and a client/server [`Pair`]
 //! joined in memory and driven on a simulated clock; the interop peers ([`peers`]); and, with
 //! the `adapters` feature, in-process std and mio servers and clients chosen by one
-//! `adapter::Kind`, and the classic-failure scenarios (`failures`) run against them.
+//! `adapter::Kind`, and the classic-failure scenarios (`failures`) run against them; the
+//! real proxies of the proxy tests ([`proxies`]); with the `tls` feature, a CA made per run
+//! (`tls`).
 //! Unpublished; never a dependency of a library crate.
 
 mod frames;
@@ -14,6 +16,8 @@ pub mod proxies;
 pub mod adapter;
 #[cfg(feature = "adapters")]
 pub mod failures;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use frames::*;
 pub use pair::Pair;
