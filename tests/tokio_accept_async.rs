@@ -308,3 +308,26 @@ async fn a_decision_that_answers_later_is_applied() {
     })
     .await
 }
+
+/// A request built the way tokio-tungstenite users build theirs (`http::Request<()>`, feature
+/// `http`) connects as is: its Authorization passes the async check, its
+/// `Sec-WebSocket-Protocol` is offered.
+#[tokio::test]
+async fn an_http_request_connects_with_its_headers() {
+    bounded(async {
+        let queries = Arc::new(AtomicUsize::new(0));
+        let (url, mut outcomes) = auth_echo_server(database(queries)).await;
+        let request = wsmachine_tokio::wsmachine_http::http::Request::get(&url)
+            .header("Authorization", "Bearer good")
+            .header("Cookie", "c=1")
+            .header("Sec-WebSocket-Protocol", "chat")
+            .body(())
+            .unwrap();
+        let mut ws = wsmachine_tokio::connect(request).await.unwrap();
+        assert_eq!(ws.response().unwrap().subprotocol.as_deref(), Some("chat"));
+        let seen = outcomes.recv().await.unwrap().unwrap();
+        assert!(seen.ends_with("cookie=Some(\"c=1\")"), "{seen}");
+        echo_once(&mut ws).await;
+    })
+    .await
+}

@@ -144,7 +144,7 @@ impl ClientBuilder {
     /// [`Error::Handshake`].
     pub fn new(request: impl IntoClientRequest) -> Self {
         ClientBuilder {
-            request: request.into_client_request(),
+            request: request.into_client_request().and_then(checked),
             config: Config::default(),
             connect_timeout: Some(Duration::from_secs(10)),
             proxy: None,
@@ -166,14 +166,14 @@ impl ClientBuilder {
     /// handshake's own in the order added. A name the handshake writes itself (`Host`,
     /// `Sec-WebSocket-*`, ...) or a value with control bytes is reported by `connect`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.header(name, value));
+        self.request = self.request.and_then(|r| checked(r.header(name, value)));
         self
     }
 
     /// Offers a subprotocol (`Sec-WebSocket-Protocol`), in order of preference; the one the
     /// server chose is in [`WebSocket::response`]'s `subprotocol`.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.subprotocol(protocol));
+        self.request = self.request.and_then(|r| checked(r.subprotocol(protocol)));
         self
     }
 
@@ -333,6 +333,11 @@ impl ClientBuilder {
     }
 }
 
+/// The request, or the first invalid input its builder methods remembered.
+fn checked(request: ClientRequest) -> Result<ClientRequest, HandshakeError> {
+    request.check().map(|()| request)
+}
+
 /// Runs `step`, bounded by `timeout` (an `io::ErrorKind::TimedOut` error past it).
 async fn within<T>(
     timeout: Option<Duration>,
@@ -410,4 +415,66 @@ async fn rustls_connect(
 #[cfg(feature = "rustls")]
 pub fn default_tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, Error> {
     wsmachine_rustls::default_client_config().map_err(Error::Io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "rustls"))]
+    #[tokio::test]
+    async fn wss_needs_the_rustls_feature_or_a_connector() {
+        // Refused before any connection is tried (port 1 is closed).
+        assert!(matches!(
+            crate::connect("wss://127.0.0.1:1/").await,
+            Err(Error::TlsRequired)
+        ));
+        // With a connector, the TCP connect is tried (and refused).
+        let r = ClientBuilder::new("wss://127.0.0.1:1/")
+            .tls_connector(|_, tcp| async move { Ok(tcp) })
+            .connect()
+            .await;
+        assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn bad_inputs_are_reported_by_connect_before_any_io() {
+        let r = ClientBuilder::new("ws://127.0.0.1:1/")
+            .proxy("https://proxy:1")
+            .connect()
+            .await;
+        assert!(matches!(r, Err(Error::Proxy(ProxyError::InvalidUrl(_)))));
+        let r = ClientBuilder::new("ws://127.0.0.1:1/")
+            .header("Sec-WebSocket-Key", "mine")
+            .connect()
+            .await;
+        assert!(
+            matches!(r, Err(Error::Handshake(HandshakeError::ReservedHeader(_)))),
+            "{r:?}"
+        );
+        let r = ClientBuilder::new("ftp://h/").connect().await;
+        assert!(matches!(
+            r,
+            Err(Error::Handshake(HandshakeError::InvalidUri(_)))
+        ));
+        let b = ClientBuilder::new(String::from("ws://h/")).subprotocol("a b");
+        assert!(b.request().is_err());
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn http_requests_and_uris_convert() {
+        let req = http::Request::get("wss://example.com/feed?x=1")
+            .header("Authorization", "Bearer t")
+            .header("Sec-WebSocket-Protocol", "v2, v1")
+            .body(())
+            .unwrap();
+        let b = ClientBuilder::new(&req);
+        let r = b.request().unwrap();
+        assert_eq!((r.host(), r.port(), r.is_tls()), ("example.com", 443, true));
+        assert_eq!(r.subprotocols(), ["v2", "v1"]);
+        assert_eq!(r.headers()[0].1, "Bearer t");
+        let uri: http::Uri = "ws://[::1]:9001/x".parse().unwrap();
+        assert_eq!(ClientBuilder::new(uri).request().unwrap().host(), "::1");
+    }
 }
