@@ -268,7 +268,8 @@ impl Sender {
         self.shared.lock().conn.pending_transmit()
     }
 
-    /// The peer's address, when the stream is a `TcpStream`.
+    /// The peer's address, when the stream is a `TcpStream` (or, with the `rustls` feature,
+    /// a tokio-rustls stream over one); through a proxy, the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
@@ -485,7 +486,8 @@ impl Receiver {
         self.shared.lock().conn.state()
     }
 
-    /// The peer's address, when the stream is a `TcpStream`.
+    /// The peer's address, when the stream is a `TcpStream` (or, with the `rustls` feature,
+    /// a tokio-rustls stream over one); through a proxy, the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
@@ -619,7 +621,8 @@ impl WebSocket {
         self.sender.buffered_amount()
     }
 
-    /// The peer's address, when the stream is a `TcpStream`.
+    /// The peer's address, when the stream is a `TcpStream` (or, with the `rustls` feature,
+    /// a tokio-rustls stream over one); through a proxy, the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.receiver.peer_addr()
     }
