@@ -88,7 +88,7 @@ type ConnectorFn = dyn Fn(String, TcpStream) -> ConnectFuture + Send + Sync;
 /// How `wss://` gets its TLS.
 #[derive(Clone)]
 enum Tls {
-    /// tokio-rustls with [`default_tls_config`](crate::default_tls_config) (feature
+    /// tokio-rustls with `default_tls_config` (feature
     /// `rustls`), else [`Error::TlsRequired`].
     Default,
     /// tokio-rustls with the caller's configuration.

@@ -85,7 +85,7 @@
 //! `wss://` needs the `rustls` feature (tokio-rustls; roots from the platform's store,
 //! honouring `SSL_CERT_FILE`, plus Mozilla's with the `webpki-roots` feature; SNI from the
 //! URL's host; the same choices as the std adapter, from `wsmachine-rustls`), or your own:
-//! a `rustls::ClientConfig` ([`ClientBuilder::tls_config`]), any connector
+//! a `rustls::ClientConfig` (`ClientBuilder::tls_config`), any connector
 //! ([`ClientBuilder::tls_connector`]), or a TLS stream you opened, passed to
 //! [`client_with_stream`]. A server passes its TLS stream (e.g. tokio-rustls's
 //! `TlsAcceptor::accept`) to [`accept_with`]; see the `tls_echo_server` example.
