@@ -24,6 +24,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== core builds without std"
 cargo build -p wsmachine --no-default-features --quiet
 
+echo "== adapters with their default features (no TLS: wss:// is refused, not broken)"
+cargo clippy -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --all-targets --quiet -- -D warnings
+cargo test -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --lib --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --no-deps --quiet
+
 echo "== tests"
 cargo test --workspace --all-targets
 

@@ -16,6 +16,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection, StreamOwned};
 use wsmachine::{ClientRequest, CloseCode, Config, Message, Timeout};
 use wsmachine_std::{Error, Options, ServerBuilder, WebSocket, WithSocket};
+use wsmachine_test_support::tls::{Pki, pki, trusting};
 
 type ServerTls = WithSocket<StreamOwned<ServerConnection, TcpStream>>;
 type ClientTls = WithSocket<StreamOwned<ClientConnection, TcpStream>>;
@@ -176,63 +177,6 @@ fn keepalive_over_tls_finds_a_silent_client() {
 }
 
 // ----- wss:// in `connect` (feature `rustls`): a CA made per run, SNI, SSL_CERT_FILE -----
-
-/// A CA made for this run and a `localhost` / `127.0.0.1` certificate it signed.
-struct Pki {
-    /// The CA certificate, PEM (what SSL_CERT_FILE names).
-    ca_pem: String,
-    /// The CA certificate, DER.
-    ca_der: CertificateDer<'static>,
-    /// A server presenting the leaf and the CA.
-    server: Arc<ServerConfig>,
-}
-
-fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "wsmachine test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
-        .unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        ca_der: ca.der().clone(),
-        server: Arc::new(server),
-    }
-}
-
-/// A client config trusting only `ca`.
-fn trusting(ca: &CertificateDer<'static>) -> Arc<ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
 
 /// How one TLS server connection ended: the SNI the client sent, and the close report
 /// (none when the handshake failed).

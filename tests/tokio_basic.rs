@@ -473,11 +473,15 @@ async fn reject_subprotocol_and_tls() {
         ws.close(CloseCode::NORMAL, "").await.unwrap();
         drain(&mut ws).await;
 
+        // wss:// (the `rustls` feature is on here; without it, and without a connector,
+        // it is Error::TlsRequired: the crate's unit tests): a TCP connect first, refused.
         let e = wsmachine_tokio::connect("wss://127.0.0.1:1/")
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::TlsRequired), "{e:?}");
-        assert!(e.to_string().contains("client_with_stream"));
+        assert!(
+            matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused),
+            "{e:?}"
+        );
     })
     .await
 }

@@ -34,9 +34,13 @@ pub enum Error {
     /// message now (byte backpressure: the peer reads slower than we send); try again later
     /// or use `send().await`, which waits.
     Full,
-    /// `wss://` URL: TLS is the caller's job. Open a TLS stream to the host yourself and
-    /// pass it to the adapter's `client_with_stream`.
+    /// `wss://` URL the adapter cannot open itself: TLS is then the caller's job (the
+    /// tokio adapter's `rustls` feature or `tls_connector`, or a TLS stream opened by the
+    /// caller and passed to the adapter's `client_with_stream`).
     TlsRequired,
+    /// The proxy URL is invalid, or the proxy refused or failed to open the tunnel (407:
+    /// credentials wanted or refused; a SOCKS5 reply code).
+    Proxy(wsmachine_proxy::ProxyError),
 }
 
 impl Error {
@@ -73,9 +77,10 @@ impl fmt::Display for Error {
             Error::Send(e) => write!(f, "send refused: {e}"),
             Error::Full => f.write_str("send queue full"),
             Error::TlsRequired => f.write_str(
-                "wss:// needs TLS, which is the caller's job: open a TLS stream and pass it \
-                 to client_with_stream",
+                "wss:// needs TLS: the adapter's TLS support (tokio: the `rustls` feature or a \
+                 tls_connector), or a TLS stream of your own passed to client_with_stream",
             ),
+            Error::Proxy(e) => write!(f, "proxy: {e}"),
         }
     }
 }
@@ -87,6 +92,8 @@ impl std::error::Error for Error {
             Error::Connection(e) => Some(e),
             Error::Send(e) => Some(e),
             Error::Accept(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             _ => None,
         }
     }
@@ -107,5 +114,11 @@ impl From<SendError> for Error {
 impl From<ConnectionError> for Error {
     fn from(e: ConnectionError) -> Self {
         Error::Connection(e)
+    }
+}
+
+impl From<wsmachine_proxy::ProxyError> for Error {
+    fn from(e: wsmachine_proxy::ProxyError) -> Self {
+        Error::Proxy(e)
     }
 }

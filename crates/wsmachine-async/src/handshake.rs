@@ -1,9 +1,11 @@
-//! Opening connections, for the adapter crates: [`client`], [`server`] and the
+//! Opening connections, for the adapter crates: [`client`] (and [`client_with_prefix`]
+//! after a proxy tunnel), [`server`] (and [`server_async`] with an async decision) and the
 //! handshake-free [`open`] over a [`Transport`] and a [`Runtime`]; [`tcp_target`] for a
 //! `connect(url)`.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use wsmachine::{ClientRequest, Connection, Decision, Event, Request, Role, Timestamp};
 
@@ -67,9 +69,27 @@ pub fn client(
     request: &ClientRequest,
     config: Config,
 ) -> impl Future<Output = Result<WebSocket, Error>> + Send + use<> {
+    client_with_prefix(io, runtime, request, &[], config)
+}
+
+/// [`client`] over a stream where `early` bytes from the server already arrived (read
+/// past the end of a proxy's reply, see [`proxy_tunnel`](crate::proxy_tunnel)): they are
+/// fed to the core first.
+pub fn client_with_prefix(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    request: &ClientRequest,
+    early: &[u8],
+    config: Config,
+) -> impl Future<Output = Result<WebSocket, Error>> + Send + use<> {
     let origin = runtime.now();
     let shared = Connection::client(request, config.core, Timestamp::ZERO)
-        .map(|conn| Shared::new(io, runtime, conn, origin, &config))
+        .map(|mut conn| {
+            if !early.is_empty() {
+                conn.handle_input(Timestamp::ZERO, early);
+            }
+            Shared::new(io, runtime, conn, origin, &config)
+        })
         .map_err(Error::Handshake);
     async move {
         let shared = shared?;
@@ -115,6 +135,90 @@ where
         return Err(Error::closed());
     };
     let decision = decide(&request);
+    answer(shared, request, decision).await
+}
+
+/// Rounds of I/O per poll while an async decision is pending, before yielding.
+const BUDGET: usize = 32;
+
+/// [`server`] with an async decision: `decide` sees the request and may await (a
+/// database, an auth service, a channel) before it accepts or rejects. Outcomes as for
+/// [`server`].
+///
+/// The decision is bounded by the core's handshake deadline
+/// ([`Config::handshake_timeout`], counted from the call): while it is pending the
+/// connection's timer runs, so a decision that takes too long ends the connection (the
+/// decision future is dropped; the client gets no response) with [`Error::Connection`]
+/// (`Timeout::Handshake`). The stream is not read meanwhile (the core wants no input
+/// before the decision), so a client that hangs up is noticed once the decision is
+/// applied.
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled).
+pub fn server_async<F>(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    prefix: &[u8],
+    config: Config,
+    decide: F,
+) -> impl Future<Output = Result<WebSocket, Error>> + use<F>
+where
+    F: AsyncFnOnce(&Request) -> Decision,
+{
+    let origin = runtime.now();
+    let mut conn = Connection::server(config.core, Timestamp::ZERO);
+    if !prefix.is_empty() {
+        conn.handle_input(Timestamp::ZERO, prefix);
+    }
+    decide_upgrade_async(Shared::new(io, runtime, conn, origin, &config), decide)
+}
+
+async fn decide_upgrade_async<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
+where
+    F: AsyncFnOnce(&Request) -> Decision,
+{
+    let Event::Request(request) = handshake(&shared).await? else {
+        return Err(Error::closed());
+    };
+    let decision = {
+        let mut pending = std::pin::pin!(decide(&request));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(d) = pending.as_mut().poll(cx) {
+                return Poll::Ready(Some(d));
+            }
+            // Meanwhile the timers run (the core wants no input before the decision): a
+            // decision past the handshake deadline ends the connection.
+            shared.poll_rx(cx, |inner, io| {
+                for _ in 0..BUDGET {
+                    if inner.conn.is_closed() {
+                        return Step::Ready(None);
+                    }
+                    if !inner.poll_io(io, true) {
+                        return Step::Pending;
+                    }
+                }
+                Step::Yield
+            })
+        })
+        .await
+    };
+    match decision {
+        Some(decision) => answer(shared, request, decision).await,
+        // The core closed: drive to the end and report its error.
+        None => match handshake(&shared).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::closed()),
+        },
+    }
+}
+
+/// Gives the core the application's decision, writes the answer, and returns the open
+/// connection or the error (after driving a refused connection to its end).
+async fn answer(
+    shared: Arc<Shared>,
+    request: Box<Request>,
+    decision: Decision,
+) -> Result<WebSocket, Error> {
     let decided = shared.with(|inner, io| {
         let now = inner.now();
         let r = inner.conn.decide(now, &decision);

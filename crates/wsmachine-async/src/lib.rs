@@ -64,6 +64,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
 mod config;
 mod error;
 mod handshake;
@@ -71,10 +72,12 @@ mod runtime;
 mod shared;
 mod socket;
 
+pub use client::{ClientOptions, IntoClientRequest, proxy_tunnel, within};
 pub use config::Config;
 pub use error::Error;
-pub use handshake::{client, open, server, tcp_target};
+pub use handshake::{client, client_with_prefix, open, server, server_async, tcp_target};
 pub use runtime::{Alarm, BackgroundTask, LazyAlarm, Runtime, Transport};
 pub use socket::{Incoming, Receiver, Sender, WebSocket};
 
 pub use wsmachine;
+pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind};

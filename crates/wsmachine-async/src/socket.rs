@@ -268,7 +268,9 @@ impl Sender {
         self.shared.lock().conn.pending_transmit()
     }
 
-    /// The peer's address, when the stream is a TCP stream the adapter recognizes.
+    /// The peer's address, when the stream is a TCP stream the adapter recognizes (the
+    /// tokio adapter also sees through a tokio-rustls stream over one); through a proxy,
+    /// the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
@@ -486,7 +488,9 @@ impl Receiver {
         self.shared.lock().conn.state()
     }
 
-    /// The peer's address, when the stream is a TCP stream the adapter recognizes.
+    /// The peer's address, when the stream is a TCP stream the adapter recognizes (the
+    /// tokio adapter also sees through a tokio-rustls stream over one); through a proxy,
+    /// the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
@@ -620,7 +624,9 @@ impl WebSocket {
         self.sender.buffered_amount()
     }
 
-    /// The peer's address, when the stream is a TCP stream the adapter recognizes.
+    /// The peer's address, when the stream is a TCP stream the adapter recognizes (the
+    /// tokio adapter also sees through a tokio-rustls stream over one); through a proxy,
+    /// the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.receiver.peer_addr()
     }

@@ -8,6 +8,7 @@
 //! - [`smol_echo`]: an echo server over the runtime-agnostic futures adapter, on smol.
 //! - [`async_echo`], [`async_autobahn`]: what the tokio and smol servers and Autobahn
 //!   clients share (one echo loop, one Autobahn driver over the shared `WebSocket`).
+//! - [`tls_echo`]: a `wss://` echo server over the tokio adapter and tokio-rustls.
 //! - [`http_echo`]: echo servers inside hyper and axum (the framework upgrades, the tokio
 //!   adapter runs on the upgraded I/O), the axum one behind an async token check.
 
@@ -20,6 +21,7 @@ pub mod http_echo;
 pub mod mio_echo;
 pub mod smol_echo;
 pub mod std_echo;
+pub mod tls_echo;
 pub mod tokio_echo;
 
 use wsmachine::{Config, Limits};

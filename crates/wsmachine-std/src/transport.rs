@@ -182,37 +182,11 @@ pub(crate) fn tunnel(
 /// The TLS client configuration used when none is given: the platform's roots
 /// (rustls-native-certs: the system store, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set),
 /// plus webpki-roots with that feature; the process's default crypto provider, else ring.
-/// Built once per process, on first use (reading the store costs milliseconds).
+/// Built once per process, on first use (reading the store costs milliseconds); the same
+/// as the tokio adapter's (both are `wsmachine_rustls::default_client_config`).
 #[cfg(feature = "rustls")]
 pub fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
-    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    if let Some(c) = CONFIG.get() {
-        return Ok(c.clone());
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-    #[cfg(feature = "webpki-roots")]
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if roots.is_empty() {
-        let why = native
-            .errors
-            .first()
-            .map_or_else(|| "no certificates found".to_string(), |e| e.to_string());
-        return Err(Error::Io(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("no TLS root certificates ({added} loaded): {why}"),
-        )));
-    }
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Io(io::Error::other(e)))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(CONFIG.get_or_init(|| Arc::new(config)).clone())
+    wsmachine_rustls::default_client_config().map_err(Error::Io)
 }
 
 /// Runs the TLS handshake over `tcp` for `host` (SNI and certificate name; an IP address
@@ -224,13 +198,7 @@ pub(crate) fn tls_connect(
     config: Arc<rustls::ClientConfig>,
     timeout: Option<Duration>,
 ) -> Result<MaybeTlsStream, Error> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let name = rustls::pki_types::ServerName::try_from(bare.to_string()).map_err(|_| {
-        Error::Io(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the host is not a valid TLS server name",
-        ))
-    })?;
+    let name = wsmachine_rustls::server_name(host)?;
     let mut conn =
         rustls::ClientConnection::new(config, name).map_err(|e| Error::Io(io::Error::other(e)))?;
     tcp.set_read_timeout(timeout)?;

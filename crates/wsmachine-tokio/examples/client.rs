@@ -1,10 +1,17 @@
-//! A small client: connects to a `ws://` URL, sends each line of stdin as a text message
-//! (or two greetings when stdin is a terminal or empty), prints the replies, then closes.
+//! A small client: connects to a `ws://` or `wss://` URL (extra arguments `Name: value` are
+//! sent as request headers), sends each line of stdin as a text message (or two greetings
+//! when stdin is a terminal or empty), prints the replies, then closes.
 //!
 //! ```text
 //! cargo run -p wsmachine-tokio --example client -- ws://127.0.0.1:9001/
 //! echo hi | cargo run -p wsmachine-tokio --example client -- ws://127.0.0.1:9001/
+//! cargo run -p wsmachine-tokio --features rustls --example client -- \
+//!     wss://localhost:9443/ "Authorization: Bearer s3cret"
 //! ```
+//!
+//! `wss://` needs the `rustls` feature; the server's certificate is checked against the
+//! platform's roots, or the file `SSL_CERT_FILE` names (e.g. the one the `tls_echo_server`
+//! example writes).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -21,10 +28,18 @@ macro_rules! say {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args()
-        .nth(1)
-        .ok_or("usage: client ws://host:port/path")?;
-    let ws = wsmachine_tokio::connect(&url).await?;
+    let mut args = std::env::args().skip(1);
+    let url = args
+        .next()
+        .ok_or("usage: client ws[s]://host:port/path [\"Name: value\"...]")?;
+    let mut builder = wsmachine_tokio::ClientBuilder::new(&url);
+    for header in args {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("a header is \"Name: value\", not {header:?}"))?;
+        builder = builder.header(name.trim(), value.trim());
+    }
+    let ws = builder.connect().await?;
     say!("connected to {url}");
     let (sender, mut receiver) = ws.split();
 

@@ -1,27 +1,31 @@
 //! Opening connections: [`connect`], [`client_with_stream`], [`accept`], [`accept_with`],
-//! [`accept_with_prefix`] and the handshake-free [`open`], over tokio streams.
+//! [`accept_with_prefix`], [`accept_with_async`] and the handshake-free [`open`], over
+//! tokio streams.
 
 use std::future::Future;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use wsmachine::{ClientRequest, Decision, Request, Role};
-use wsmachine_async::{Config, Error, WebSocket};
+use wsmachine_async::{Config, Error, IntoClientRequest, WebSocket};
 
+use crate::client::ClientBuilder;
 use crate::runtime::{runtime, transport};
 
-/// Opens a client connection to a `ws://` URL over TCP and runs the handshake, with the
-/// default [`Config`]. `wss://` returns [`Error::TlsRequired`]: TLS is the caller's job
-/// (see [`client_with_stream`]).
-pub async fn connect(url: &str) -> Result<WebSocket, Error> {
-    connect_with(url, Config::default()).await
+/// Opens a client connection and runs the handshake, with the default [`Config`]:
+/// `ws://` over TCP, `wss://` with tokio-rustls (feature `rustls`; without it
+/// [`Error::TlsRequired`]). `request` is a URL, a [`ClientRequest`] or (feature `http`)
+/// an `http::Request<()>` or `http::Uri` (see [`IntoClientRequest`]). For headers,
+/// subprotocols, timeouts, a proxy or your own TLS settings, use [`ClientBuilder`].
+pub async fn connect(request: impl IntoClientRequest) -> Result<WebSocket, Error> {
+    ClientBuilder::new(request).connect().await
 }
 
 /// [`connect`] with a configuration.
-pub async fn connect_with(url: &str, config: impl Into<Config>) -> Result<WebSocket, Error> {
-    let (request, host, port) = wsmachine_async::tcp_target(url)?;
-    let stream = TcpStream::connect((host.as_str(), port)).await?;
-    client_with_stream(stream, &request, config).await
+pub async fn connect_with(
+    request: impl IntoClientRequest,
+    config: impl Into<Config>,
+) -> Result<WebSocket, Error> {
+    ClientBuilder::new(request).config(config).connect().await
 }
 
 /// Runs the client handshake for `request` over a stream the caller opened (a TCP stream,
@@ -87,6 +91,56 @@ where
     F: FnOnce(&Request) -> Decision,
 {
     wsmachine_async::server(transport(stream), runtime(), prefix, config.into(), decide)
+}
+
+/// Accepts a WebSocket upgrade on a server stream after an async decision: `decide` sees
+/// the request (path, query, headers) and may await (a database, an auth service, a
+/// channel) before it accepts (subprotocol, extra headers:
+/// [`Accept::negotiate`](wsmachine::Accept::negotiate)) or rejects (status, headers, body).
+/// Outcomes as for [`accept_with`].
+///
+/// The decision is bounded by the core's handshake deadline
+/// ([`Config::handshake_timeout`], counted from the call): while it is pending the
+/// connection's timer runs, so a decision that takes too long ends the connection (the
+/// decision future is dropped; the client gets no response) with [`Error::Connection`]
+/// (`Timeout::Handshake`). The stream is not read meanwhile (the core wants no input
+/// before the decision), so a client that hangs up is noticed once the decision is
+/// applied. The driving is wsmachine-async's (`server_async`), shared with the futures
+/// adapter.
+///
+/// ```no_run
+/// # async fn demo(stream: tokio::net::TcpStream) {
+/// use wsmachine_tokio::{Accept, Decision, Request};
+/// async fn token_ok(token: Option<&str>) -> bool {
+///     // e.g. a database query
+///     token == Some("Bearer s3cret")
+/// }
+/// let ws = wsmachine_tokio::accept_with_async(stream, wsmachine_tokio::Config::new(),
+///     async |request: &Request| {
+///         if token_ok(request.headers.get_str("authorization")).await {
+///             Decision::Accept(Accept::negotiate(request, &["chat"], Vec::new()))
+///         } else {
+///             Decision::reject(401, "a valid token is required\n")
+///         }
+///     },
+/// )
+/// .await;
+/// # let _ = ws; }
+/// ```
+///
+/// The connection's state is built when this is called (no I/O happens until the future
+/// is polled).
+pub fn accept_with_async<S, C, F>(
+    stream: S,
+    config: C,
+    decide: F,
+) -> impl Future<Output = Result<WebSocket, Error>> + use<S, C, F>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: Into<Config>,
+    F: AsyncFnOnce(&Request) -> Decision,
+{
+    wsmachine_async::server_async(transport(stream), runtime(), &[], config.into(), decide)
 }
 
 /// Starts a connection that is already open, with no HTTP handshake: for transports

@@ -65,6 +65,9 @@
 //!   is released while the stream has nothing to read) and no send buffer: 5,000 idle
 //!   connections to the echo server example take about 3.7 KB each of its RSS (the
 //!   kernel's socket buffers aside).
+//! - not counted: a TLS layer's own buffers (tokio-rustls keeps a few records, tens of
+//!   KiB, bounded by rustls), and a proxy handshake's (under 20 KiB, gone once the tunnel
+//!   is open).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wsmachine_tokio::Error> {
@@ -80,22 +83,59 @@
 //! # Ok(()) }
 //! ```
 //!
-//! TLS (`wss://`) is the caller's job: open a TLS stream with the TLS library of your choice
-//! and pass it to [`client_with_stream`] (or to [`accept_with`] on a server).
+//! ## Clients: URL, headers, TLS, proxies
 //!
-//! When the stream is a `tokio::net::TcpStream`, the adapter keeps its peer address (see
-//! [`WebSocket::peer_addr`], for logging) and turns on `TCP_NODELAY`.
+//! [`connect`] takes a URL (or a [`ClientRequest`], or with the `http` feature an
+//! `http::Request<()>`); [`ClientBuilder`] adds headers (`Authorization`, `Origin`,
+//! cookies), subprotocols, the [`Config`], a connect timeout and a proxy
+//! ([`ClientBuilder::proxy`]: HTTP CONNECT with Basic auth, SOCKS5 with user/password, via
+//! the sans-IO handshakes of `wsmachine-proxy`). The request and its options
+//! (`ClientOptions`), [`IntoClientRequest`], the proxy handshake over the stream and the
+//! connect timeout are wsmachine-async's, shared with the futures adapter; the TCP connect,
+//! the name lookup for `socks5://` and TLS are this crate's.
+//!
+//! `wss://` needs the `rustls` feature (tokio-rustls; roots from the platform's store,
+//! honouring `SSL_CERT_FILE`, plus Mozilla's with the `webpki-roots` feature; SNI from the
+//! URL's host; the same choices as the std adapter, from `wsmachine-rustls`), or your own:
+//! a `rustls::ClientConfig` (`ClientBuilder::tls_config`), any connector
+//! ([`ClientBuilder::tls_connector`]), or a TLS stream you opened, passed to
+//! [`client_with_stream`]. A server passes its TLS stream (e.g. tokio-rustls's
+//! `TlsAcceptor::accept`) to [`accept_with`]; see the `tls_echo_server` example.
+//!
+//! ## Servers: the accept decision
+//!
+//! [`accept_with`] takes a callback that sees the request and returns a [`Decision`];
+//! [`accept_with_async`] takes an async one (an auth check against a database), bounded
+//! by the handshake deadline. HTTP servers that parse requests themselves (hyper, axum)
+//! upgrade with `wsmachine-http` (re-exported with the `http` feature) and run [`open`] on
+//! the upgraded I/O.
+//!
+//! When the stream is a `tokio::net::TcpStream` (or, with `rustls`, a tokio-rustls stream
+//! over one), the adapter keeps its peer address (see [`WebSocket::peer_addr`], for
+//! logging; through a proxy, the proxy's) and turns on `TCP_NODELAY`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
 mod handshake;
 mod runtime;
 
+pub use client::ClientBuilder;
+#[cfg(feature = "rustls")]
+pub use client::default_tls_config;
 pub use handshake::{
-    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with, open,
+    accept, accept_with, accept_with_async, accept_with_prefix, client_with_stream, connect,
+    connect_with, open,
 };
-pub use wsmachine_async::{Config, Error, Incoming, Receiver, Sender, WebSocket};
+#[cfg(feature = "rustls")]
+pub use tokio_rustls::{self, rustls};
+pub use wsmachine_async::{
+    Config, Error, Incoming, IntoClientRequest, Proxy, ProxyError, ProxyKind, Receiver, Sender,
+    WebSocket,
+};
+#[cfg(feature = "http")]
+pub use wsmachine_http;
 
 pub use wsmachine;
 pub use wsmachine::{

@@ -23,20 +23,58 @@ pub(crate) struct TokioStream<S> {
     peer: Option<SocketAddr>,
 }
 
-/// Boxes `stream` for the engine. When it is a `TcpStream`, turns Nagle's algorithm off
-/// (every write already carries everything queued, in one vectored write) and keeps the
-/// peer address for logging.
+impl<S> TokioStream<S> {
+    /// `stream` with a peer address the caller knows (nothing else is done to it).
+    pub(crate) fn new(stream: S, peer: Option<SocketAddr>) -> Self {
+        TokioStream { stream, peer }
+    }
+
+    /// The stream back.
+    pub(crate) fn into_inner(self) -> S {
+        self.stream
+    }
+}
+
+/// The TCP socket under `stream`, when it is a `TcpStream` (or, with the `rustls`
+/// feature, a tokio-rustls stream over one).
+fn tcp_of<S: Any>(stream: &S) -> Option<&TcpStream> {
+    let any = stream as &dyn Any;
+    if let Some(tcp) = any.downcast_ref::<TcpStream>() {
+        return Some(tcp);
+    }
+    #[cfg(feature = "rustls")]
+    {
+        if let Some(tls) = any.downcast_ref::<tokio_rustls::server::TlsStream<TcpStream>>() {
+            return Some(tls.get_ref().0);
+        }
+        if let Some(tls) = any.downcast_ref::<tokio_rustls::client::TlsStream<TcpStream>>() {
+            return Some(tls.get_ref().0);
+        }
+    }
+    None
+}
+
+/// Boxes `stream` for the engine. When it is over a `TcpStream` (see [`tcp_of`]), turns
+/// Nagle's algorithm off (every write already carries everything queued, in one vectored
+/// write) and keeps the peer address for logging.
 pub(crate) fn transport<S>(stream: S) -> Box<dyn Transport>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let peer = (&stream as &dyn Any)
-        .downcast_ref::<TcpStream>()
-        .and_then(|tcp| {
-            let _ = tcp.set_nodelay(true);
-            tcp.peer_addr().ok()
-        });
-    Box::new(TokioStream { stream, peer })
+    let peer = tcp_of(&stream).and_then(|tcp| {
+        let _ = tcp.set_nodelay(true);
+        tcp.peer_addr().ok()
+    });
+    transport_with_peer(stream, peer)
+}
+
+/// Boxes `stream` for the engine with a peer address the caller found (the TCP socket
+/// under a TLS stream of any connector).
+pub(crate) fn transport_with_peer<S>(stream: S, peer: Option<SocketAddr>) -> Box<dyn Transport>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::new(TokioStream::new(stream, peer))
 }
 
 impl<S> Transport for TokioStream<S>

@@ -148,6 +148,92 @@ impl Message {
     pub fn binary(b: impl Into<Bytes>) -> Message {
         Message::Binary(b.into())
     }
+
+    /// True for a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// True for a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The payload's length in bytes.
+    pub fn len(&self) -> usize {
+        self.payload().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.payload().is_empty()
+    }
+
+    /// The text of a text message; `None` for a binary one. Cost: one UTF-8 check (see
+    /// [`Utf8Bytes::as_str`]).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(t) => Some(t.as_str()),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload bytes, free (the name tungstenite uses; same as
+    /// [`into_payload`](Self::into_payload)).
+    pub fn into_data(self) -> Bytes {
+        self.into_payload()
+    }
+
+    /// The payload as text: a text message's, free; a binary message's if it is valid
+    /// UTF-8 (one check, no copy), else the bytes back in `Err`.
+    pub fn into_text(self) -> Result<Utf8Bytes, Bytes> {
+        match self {
+            Message::Text(t) => Ok(t),
+            Message::Binary(b) => Utf8Bytes::try_from_bytes(b),
+        }
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    /// A text message, free.
+    fn from(t: Utf8Bytes) -> Self {
+        Message::Text(t)
+    }
+}
+
+impl From<String> for Message {
+    /// A text message, free (takes the string's buffer).
+    fn from(s: String) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<&str> for Message {
+    /// A text message; copies the string.
+    fn from(s: &str) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    /// A binary message, free.
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    /// A binary message, free (takes the vector's buffer).
+    fn from(v: alloc::vec::Vec<u8>) -> Self {
+        Message::Binary(v.into())
+    }
+}
+
+impl From<&[u8]> for Message {
+    /// A binary message; copies the bytes.
+    fn from(b: &[u8]) -> Self {
+        Message::Binary(Bytes::copy_from_slice(b))
+    }
 }
 
 /// A piece of a data message, delivered in [`ReceiveMode::Fragments`](crate::ReceiveMode).
@@ -165,4 +251,31 @@ pub struct Fragment {
     pub is_first: bool,
     /// The last piece of its message.
     pub is_last: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors_and_conversions() {
+        let t = Message::from("héllo");
+        assert!(t.is_text() && !t.is_binary());
+        assert_eq!((t.len(), t.is_empty()), (6, false));
+        assert_eq!(t.as_text(), Some("héllo"));
+        assert_eq!(
+            t.clone().into_data(),
+            Bytes::from_static("héllo".as_bytes())
+        );
+        assert_eq!(t.into_text().unwrap(), "héllo");
+
+        let b = Message::from(alloc::vec![0xffu8, 0]);
+        assert!(b.is_binary() && !b.is_text());
+        assert_eq!(b.as_text(), None);
+        assert_eq!(b.clone().into_text(), Err(Bytes::from_static(&[0xff, 0])));
+        assert_eq!(Message::from(&b"ok"[..]).into_text().unwrap(), "ok");
+        assert!(Message::from(String::new()).is_empty());
+        assert_eq!(Message::from(Bytes::new()), Message::binary(Bytes::new()));
+        assert_eq!(Message::from(Utf8Bytes::from("x")), Message::text("x"));
+    }
 }

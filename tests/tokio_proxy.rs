@@ -1,0 +1,224 @@
+//! The tokio client through real proxies (the test-support `proxies` module, shared with
+//! tests/std_proxy.rs: tinyproxy for HTTP CONNECT with BasicAuth, dante for SOCKS5
+//! resolving here (`socks5://`) and at the proxy (`socks5h://`), microsocks for SOCKS5
+//! with username/password). Each tunnel carries the standard exchange (as
+//! tests/tokio_interop.rs runs it) to our tokio echo server, and `wss://` goes through a
+//! CONNECT tunnel to the TLS echo server; refused credentials and targets come back as
+//! `Error::Proxy` with the proxy's answer; a proxy that never answers runs into the
+//! connect timeout. Without the proxies in `.peers/env` these fail unless
+//! `WSM_SKIP_INTEROP=1`.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use wsmachine_examples::tls_echo::serve_tls_echo;
+use wsmachine_examples::tokio_echo::{Log, echo_config, serve_echo};
+use wsmachine_test_support::peers;
+use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
+use wsmachine_tokio::{ClientBuilder, CloseCode, Config, Error, Incoming, ProxyError, WebSocket};
+
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(T * 3, f)
+        .await
+        .expect("test did not finish in time")
+}
+
+fn quiet() -> Log {
+    std::sync::Arc::new(|_| {})
+}
+
+/// Our tokio echo server on a free port: its `ws://` URL.
+async fn echo_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve_echo(listener, echo_config(), quiet()));
+    format!("ws://{addr}/")
+}
+
+fn big() -> Config {
+    Config::from(wsmachine_examples::big_message_config())
+}
+
+/// The standard exchange (1 MiB messages, a ping, a burst), then a clean close.
+async fn standard_exchange(ws: &mut WebSocket) {
+    for (label, m) in peers::standard_messages() {
+        ws.send(m.clone()).await.unwrap();
+        match ws.recv().await {
+            Some(Ok(got)) => peers::check_echo(&label, &m, &got).unwrap(),
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+    ws.ping(&b"p"[..]).await.unwrap();
+    loop {
+        match ws.recv_event().await {
+            Some(Incoming::Pong(p)) => break assert_eq!(&p[..], b"p"),
+            Some(Incoming::Ping(_)) => {}
+            other => panic!("waiting for the pong: {other:?}"),
+        }
+    }
+    let burst = peers::burst_messages();
+    for (_, m) in &burst {
+        ws.send(m.clone()).await.unwrap();
+    }
+    for (label, m) in &burst {
+        match ws.recv().await {
+            Some(Ok(got)) => peers::check_echo(label, m, &got).unwrap(),
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
+    while ws.recv().await.is_some() {}
+    let report = ws.close_report().unwrap();
+    assert!(report.clean, "{report:?}");
+}
+
+/// Our tokio client through `proxy` to `url`: the standard exchange.
+async fn exchange_through(proxy: &str, url: &str) {
+    let mut ws = ClientBuilder::new(url)
+        .config(big())
+        .proxy(proxy)
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("through {proxy}: {e}"));
+    assert_eq!(ws.response().unwrap().status, 101);
+    standard_exchange(&mut ws).await;
+}
+
+async fn connect_error(proxy: &str, url: &str) -> Error {
+    match ClientBuilder::new(url).proxy(proxy).connect().await {
+        Ok(_) => panic!("connected through {proxy} to {url}"),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
+    let Some(bin) = proxy_binary(
+        "PEER_TINYPROXY",
+        "tinyproxy_connect_with_basic_auth_ws_and_wss",
+    ) else {
+        return;
+    };
+    bounded(async {
+        let proxy = tinyproxy(&bin);
+        let url = echo_server().await;
+        let via = proxy.url("http", "wsm:s3cr3t@");
+        exchange_through(&via, &url).await;
+
+        // wss:// through the tunnel: TLS to the server inside the CONNECT.
+        let pki = wsmachine_test_support::tls::pki();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(serve_tls_echo(listener, pki.server.clone(), echo_config(), quiet()));
+        let mut ws = ClientBuilder::new(format!("wss://localhost:{port}/tls"))
+            .config(big())
+            .proxy(&via)
+            .tls_config(wsmachine_test_support::tls::trusting(&pki.ca_der))
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("wss through tinyproxy: {e} ({})", proxy.stderr()));
+        standard_exchange(&mut ws).await;
+
+        // No credentials: 407. Wrong ones: tinyproxy 1.11 answers 401 (RFC 9110 wants 407).
+        for (userinfo, statuses) in [("", &[407][..]), ("wsm:wrong@", &[401, 407][..])] {
+            let e = connect_error(&proxy.url("http", userinfo), &url).await;
+            assert!(
+                matches!(&e, Error::Proxy(ProxyError::HttpStatus { status, .. }) if statuses.contains(status)),
+                "{userinfo:?}: {e:?} ({})",
+                proxy.stderr()
+            );
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn dante_socks5_resolving_here_and_at_the_proxy() {
+    let Some(bin) = proxy_binary(
+        "PEER_DANTED",
+        "dante_socks5_resolving_here_and_at_the_proxy",
+    ) else {
+        return;
+    };
+    bounded(async {
+        let proxy = dante(&bin);
+        let url = echo_server().await;
+        exchange_through(&proxy.url("socks5", ""), &url).await;
+        // socks5h: the proxy resolves the name.
+        let named = url.replace("127.0.0.1", "localhost") + "named";
+        exchange_through(&proxy.url("socks5h", ""), &named).await;
+        // A target nobody listens on: the proxy's reply code.
+        let closed = free_port();
+        let e = connect_error(
+            &proxy.url("socks5", ""),
+            &format!("ws://127.0.0.1:{closed}/"),
+        )
+        .await;
+        assert!(
+            matches!(e, Error::Proxy(ProxyError::Socks5Reply(_))),
+            "{e:?} ({})",
+            proxy.stderr()
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn microsocks_socks5_with_username_and_password() {
+    let Some(bin) = proxy_binary(
+        "PEER_MICROSOCKS",
+        "microsocks_socks5_with_username_and_password",
+    ) else {
+        return;
+    };
+    bounded(async {
+        let proxy = microsocks(&bin);
+        let url = echo_server().await;
+        exchange_through(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
+        exchange_through(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h")).await;
+        let e = connect_error(&proxy.url("socks5", "wsm:wrong@"), &url).await;
+        assert!(
+            matches!(e, Error::Proxy(ProxyError::AuthenticationFailed(_))),
+            "{e:?}"
+        );
+        let e = connect_error(&proxy.url("socks5", ""), &url).await;
+        assert!(
+            matches!(e, Error::Proxy(ProxyError::NoAcceptableMethod)),
+            "{e:?}"
+        );
+    })
+    .await
+}
+
+/// A "proxy" that accepts and never answers: the proxy handshake runs into the connect
+/// timeout (an `io::ErrorKind::TimedOut`); a bad proxy URL is refused before any I/O.
+#[tokio::test]
+async fn a_silent_proxy_runs_into_the_connect_timeout() {
+    bounded(async {
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        let e = ClientBuilder::new("ws://example.invalid/")
+            .proxy(&format!("socks5h://{addr}"))
+            .connect_timeout(Some(Duration::from_millis(200)))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut),
+            "{e:?}"
+        );
+        holder.abort();
+        let e = connect_error("https://proxy:1", "ws://127.0.0.1:1/").await;
+        assert!(
+            matches!(e, Error::Proxy(ProxyError::InvalidUrl(_))),
+            "{e:?}"
+        );
+    })
+    .await
+}
