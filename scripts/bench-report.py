@@ -8,7 +8,8 @@ Every ratio is wsmachine's cost over the other's, below 1.0 = wsmachine is bette
   with several passes (baselines pass1, pass2.. as scripts/bench.sh saves), each case's
   best median;
 - loopback echo: time per message (1 / msgs/s) over the best peer's, and over the raw TCP
-  echo's (the ceiling); with several rounds, each server's best round;
+  echo's (the ceiling); with several rounds, each server's best round; the server's CPU
+  time per message (least of the rounds) is shown beside the rates;
 - idle memory: bytes per idle open connection over the best peer's.
 
 Usage: scripts/bench-report.py [--criterion target/criterion] [--loopback FILE.jsonl]
@@ -70,7 +71,9 @@ def criterion_results(root):
 
 
 def loopback_results(path):
-    echo, idle = {}, {}
+    """echo {case: {server: best msgs/s}}, cpu {case: {server: least server CPU us/msg}},
+    idle {server: bytes per connection}"""
+    echo, cpu, idle = {}, {}, {}
     if path and os.path.exists(path):
         with open(path) as f:
             for line in f:
@@ -82,9 +85,13 @@ def loopback_results(path):
                     # The best round of each server (load from elsewhere only slows).
                     rates = echo.setdefault(r["case"], {})
                     rates[r["server"]] = max(rates.get(r["server"], 0), r["msgs_per_s"])
+                    us = r.get("server_cpu_us_per_msg")
+                    if us:
+                        c = cpu.setdefault(r["case"], {})
+                        c[r["server"]] = min(c.get(r["server"], us), us)
                 elif r["kind"] == "idle":
                     idle[r["server"]] = r["bytes_per_connection"]
-    return echo, idle
+    return echo, cpu, idle
 
 
 def gbs(median_ns, nbytes):
@@ -120,7 +127,7 @@ def main():
     ap.add_argument("--detail", action="store_true")
     a = ap.parse_args()
     crit = criterion_results(a.criterion)
-    echo, idle = loopback_results(a.loopback)
+    echo, cpu, idle = loopback_results(a.loopback)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"Bench suite, {now}; {machine()}.")
     print("Ratios are wsmachine's cost (time, time per message, bytes) over the other's: "
@@ -155,16 +162,24 @@ def main():
         peers = [(p, rates[p]) for p in PEERS if p in rates]
         best = max(peers, key=lambda x: x[1]) if peers else None
         raw = rates.get("raw")
+        us = cpu.get(case, {})
+
+        def cpu_note(server):
+            return f" ({us[server]:.2f} us server CPU/msg)" if server in us else ""
+
         for adapter in ("tokio", "mio"):
             ours = rates.get(adapter)
             if not ours:
                 continue
-            print(f"| echo {label}, {adapter} adapter | {ours:,.0f} msgs/s | "
-                  + (f"{best[0]} {best[1]:,.0f}" if best else "-")
+            print(f"| echo {label}, {adapter} adapter | {ours:,.0f} msgs/s{cpu_note(adapter)} | "
+                  + (f"{best[0]} {best[1]:,.0f}{cpu_note(best[0])}" if best else "-")
                   + f" | {ratio(best[1], ours) if best else '-'} | "
                   + (f"{ratio(raw, ours)} (raw TCP {raw:,.0f})" if raw else "-") + " |")
         if rates:
             detail.append((f"echo {label} (msgs/s)", [(s, f"{r:,.0f}") for s, r in rates.items()]))
+        if us:
+            detail.append((f"echo {label} (server CPU us/msg)",
+                           [(s, f"{v:.2f}") for s, v in us.items()]))
 
     peers = [(p, idle[p]) for p in PEERS if p in idle]
     best = min(peers, key=lambda x: x[1]) if peers else None

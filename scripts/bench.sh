@@ -97,10 +97,12 @@ if [ $loopback = 1 ] || [ $idle = 1 ]; then
     for round in 1 2 3; do
       for s in "${servers[@]}"; do
         [ -n "${ports[$s]:-}" ] || continue
-        port=${ports[$s]}
-        loadgen "$s" --case "100x20B" --conns 100 --size 20 --in-flight 32 --warmup 0.5 --seconds "$seconds"
-        loadgen "$s" --case "10x16KiB" --conns 10 --size 16384 --in-flight 4 --warmup 0.5 --seconds "$seconds"
-        loadgen "$s" --case "1x1MiB" --conns 1 --size 1048576 --in-flight 2 --warmup 0.5 --seconds "$seconds"
+        port=${ports[$s]} pid=${pids[$s]}
+        for c in "100x20B 100 20 32" "10x16KiB 10 16384 4" "1x1MiB 1 1048576 2"; do
+          read -r name conns size k <<<"$c"
+          loadgen "$s" --case "$name" --conns "$conns" --size "$size" --in-flight "$k" \
+            --warmup 0.5 --seconds "$seconds" --server-pid "$pid"
+        done
       done
     done
     for s in "${!pids[@]}"; do pid=${pids[$s]}; stop_server; done

@@ -183,6 +183,23 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time (user + system) used so far by process `pid`, or by this process for `None`,
+/// from `/proc/PID/stat`, in seconds (Linux counts it in 1/100 s ticks).
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".into(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces) start with the state, field 3;
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 /// The listen address from the first command-line argument, `127.0.0.1:9001` by default.
 pub fn addr_arg() -> String {
     std::env::args()
@@ -200,6 +217,13 @@ mod tests {
             accept_key(CLIENT_KEY.as_bytes()),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn cpu_time_of_this_process_is_read() {
+        let t = cpu_seconds(None).expect("/proc/self/stat");
+        assert!(t >= 0.0);
+        assert_eq!(cpu_seconds(Some(u32::MAX)), None);
     }
 
     #[test]

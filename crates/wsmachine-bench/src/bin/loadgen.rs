@@ -2,12 +2,14 @@
 //! core is the server's), N connections to an echo server, each keeping k pre-encoded
 //! masked binary frames in flight. Every echoed byte is checked against the expected
 //! server frame (or, with `--raw`, against the bytes sent, for a raw TCP echo). Prints
-//! the verified messages per second over the measured window, and appends one JSON line to
-//! `--out` if given.
+//! the verified messages per second over the measured window (and, given `--server-pid`,
+//! the server's CPU time per message, which a machine shared with other work disturbs
+//! less; plus the generator's own CPU share, near 1.0 when it is the bottleneck), and
+//! appends one JSON line to `--out` if given.
 //!
 //! ```text
 //! loadgen --addr 127.0.0.1:9001 --label tokio --case 100x20B --conns 100 --size 20 \
-//!     --in-flight 32 --warmup 1 --seconds 5 [--raw] [--out results.jsonl]
+//!     --in-flight 32 --warmup 1 --seconds 5 [--server-pid PID] [--raw] [--out results.jsonl]
 //! loadgen --addr 127.0.0.1:9001 --label tokio --idle 5000 --server-pid PID [--raw] [--out ..]
 //! ```
 //! The idle mode opens N connections (handshake done, nothing sent), waits, and reports the
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
 use tokio::net::TcpStream;
-use wsmachine_bench::{XorShift, client_handshake, encode_frame, rss_kib};
+use wsmachine_bench::{XorShift, client_handshake, cpu_seconds, encode_frame, rss_kib};
 
 /// Distinct messages per connection, sent in rotation, so a misplaced echo is caught.
 const DISTINCT: usize = 8;
@@ -276,9 +278,20 @@ async fn throughput(a: &Args) -> bool {
     tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
     let start = Instant::now();
     let before = shared.verified.get();
+    let cpu_before = (cpu_seconds(a.server_pid), cpu_seconds(None));
     tokio::time::sleep(Duration::from_secs_f64(a.seconds)).await;
     let count = shared.verified.get() - before;
     let secs = start.elapsed().as_secs_f64();
+    let cpu_after = (cpu_seconds(a.server_pid), cpu_seconds(None));
+    // CPU per message is steadier than wall-clock rates on a machine shared with other work.
+    let server_cpu_us = match (cpu_before.0, cpu_after.0) {
+        (Some(b), Some(e)) if count > 0 => format!("{:.3}", (e - b) * 1e6 / count as f64),
+        _ => "null".into(),
+    };
+    let loadgen_busy = match (cpu_before.1, cpu_after.1) {
+        (Some(b), Some(e)) => format!("{:.2}", (e - b) / secs),
+        _ => "null".into(),
+    };
     let rate = count as f64 / secs;
     let mib_s = rate * a.size as f64 / (1 << 20) as f64;
     append_out(
@@ -286,7 +299,8 @@ async fn throughput(a: &Args) -> bool {
         &format!(
             "{{\"kind\":\"echo\",\"server\":\"{}\",\"case\":\"{}\",\"conns\":{},\"size\":{},\
              \"in_flight\":{},\"seconds\":{secs:.3},\"messages\":{count},\"msgs_per_s\":{rate:.0},\
-             \"payload_mib_per_s\":{mib_s:.1}}}",
+             \"payload_mib_per_s\":{mib_s:.1},\"server_cpu_us_per_msg\":{server_cpu_us},\
+             \"loadgen_cpu_share\":{loadgen_busy}}}",
             a.label, a.case, a.conns, a.size, a.in_flight
         ),
     );
