@@ -1,19 +1,38 @@
-//! Throughput of the frame layer, side by side with tungstenite and fastwebsockets on the same
-//! inputs in the same run (compare the ratios, not the absolute numbers: machines are noisy).
+//! Frame-layer throughput of wsmachine side by side with tungstenite, fastwebsockets and
+//! tokio-websockets (latest releases, their fast paths on) and a memcpy baseline, on
+//! identical inputs in the same run. Compare the ratios, not the absolute numbers: this is
+//! a shared machine. `scripts/bench.sh` runs this with short measurement times and
+//! `scripts/bench-report.py` prints the ratios.
 //!
-//! - `receive/*`: a server parses, unmasks and validates a recorded client stream of masked
-//!   frames (64-byte binary, 64-byte text, 1 MiB binary) into whole messages.
-//! - `send/*`: a client masks and frames 64-byte and 1 MiB binary messages into bytes.
+//! - `receive/LIB/CASE`: a server reads a recorded client stream of masked frames (binary
+//!   16 B, 64 B, 16 KiB, 64 KiB, 1 MiB; mixed-script UTF-8 text 1 KiB and 64 KiB) from
+//!   memory into whole messages: it unmasks, validates text and hands each message out.
+//!   Every library reads the same bytes through an in-memory stream that copies into the
+//!   library's own buffer as a socket read would (one copy on read, no zeroing); `memcpy`
+//!   is that one copy alone, through a reused buffer as large as a read or a frame.
+//!   wsmachine reads straight into `input_buffer` + `handle_input_appended` (its fastest
+//!   path); fastwebsockets through its raw `read_frame` (every frame here is final, so that
+//!   is a whole message), tungstenite through `read`, tokio-websockets through its `Stream`.
+//! - `send-server/LIB/SIZE`, `send-client/LIB/SIZE`: a connection sends binary messages of
+//!   16 B, 128 B and 1 KiB (a client masks them) and writes each one out at once (a
+//!   vectored write for wsmachine, `send` = write + flush for the sinks, `write_frame` for
+//!   fastwebsockets) to a sink that only counts the bytes.
 //!
-//! Run: `cargo bench --bench throughput`.
+//! Run: `cargo bench --bench throughput` (or a filter: `-- receive/wsmachine`).
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Read, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use wsmachine::random::SeededRandom;
 use wsmachine::{Config, Connection, Event, Limits, Role, Timestamp};
+
+/// Bytes a library asks the in-memory stream for at least per read (wsmachine's
+/// `min_spare`); the others use their own buffer sizes.
+const READ_SIZE: usize = 64 << 10;
 
 struct Case {
     name: &'static str,
@@ -22,30 +41,151 @@ struct Case {
     text: bool,
 }
 
-const CASES: &[Case] = &[
+const RECEIVE: &[Case] = &[
     Case {
-        name: "64B-binary",
-        count: 10_000,
+        name: "binary-16B",
+        count: 16_384,
+        size: 16,
+        text: false,
+    },
+    Case {
+        name: "binary-64B",
+        count: 16_384,
         size: 64,
         text: false,
     },
     Case {
-        name: "64B-text",
-        count: 10_000,
-        size: 64,
-        text: true,
+        name: "binary-16KiB",
+        count: 64,
+        size: 16 << 10,
+        text: false,
     },
     Case {
-        name: "1MiB-binary",
+        name: "binary-64KiB",
         count: 16,
+        size: 64 << 10,
+        text: false,
+    },
+    Case {
+        name: "binary-1MiB",
+        count: 4,
         size: 1 << 20,
         text: false,
     },
+    Case {
+        name: "text-utf8-1KiB",
+        count: 1024,
+        size: 1 << 10,
+        text: true,
+    },
+    Case {
+        name: "text-utf8-64KiB",
+        count: 16,
+        size: 64 << 10,
+        text: true,
+    },
 ];
+
+/// Messages per send iteration, and the sizes sent.
+const SEND_COUNT: usize = 4096;
+const SEND_SIZES: &[(&str, usize)] = &[("16B", 16), ("128B", 128), ("1KiB", 1024)];
+
+/// Room for the largest case in every library.
+const MAX_MESSAGE: usize = 64 << 20;
+
+/// A deterministic xorshift64 generator: the same stream every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Words of several scripts and UTF-8 widths (1 to 4 bytes per character): Latin with
+/// accents, Greek, Cyrillic, Hebrew, Devanagari, CJK, emoji, and plain ASCII.
+const WORDS: &[&str] = &[
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "déjà",
+    "über",
+    "straße",
+    "façade",
+    "λόγος",
+    "καλημέρα",
+    "привет",
+    "мир",
+    "שלום",
+    "नमस्ते",
+    "日本語",
+    "文字列",
+    "한국어",
+    "🦀",
+    "🚀✨",
+    "data",
+    "42",
+    "ÆØÅ",
+    "ŝŭ",
+    "ǅ",
+    "ﬁ",
+];
+
+/// `size` bytes of valid mixed-script UTF-8: words and spaces, padded with ASCII.
+fn mixed_text(rng: &mut Rng, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size);
+    loop {
+        let w = WORDS[(rng.next() % WORDS.len() as u64) as usize].as_bytes();
+        if out.len() + w.len() + 1 > size {
+            break;
+        }
+        out.extend_from_slice(w);
+        out.push(b' ');
+    }
+    out.resize(size, b'.');
+    assert!(std::str::from_utf8(&out).is_ok());
+    out
+}
+
+/// The masked client stream for `case`: every frame final, masks random.
+fn record(case: &Case) -> Vec<u8> {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut out = Vec::with_capacity(case.count * (case.size + 14));
+    for _ in 0..case.count {
+        let payload = if case.text {
+            mixed_text(&mut rng, case.size)
+        } else {
+            let mut p = vec![0u8; case.size];
+            p.iter_mut().for_each(|b| *b = rng.next() as u8);
+            p
+        };
+        let mask = (rng.next() as u32).to_be_bytes();
+        out.push(if case.text { 0x81 } else { 0x82 });
+        let len = payload.len();
+        if len < 126 {
+            out.push(0x80 | len as u8);
+        } else if len <= 0xffff {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        } else {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
+    }
+    out
+}
 
 fn config() -> Config {
     Config {
         limits: Limits {
+            max_frame_size: MAX_MESSAGE as u64,
+            max_message_size: MAX_MESSAGE as u64,
             max_send_queue: 1 << 30,
             ..Limits::default()
         },
@@ -53,30 +193,20 @@ fn config() -> Config {
     }
 }
 
-fn client() -> Connection {
-    Connection::open_with_random(
-        Role::Client,
-        config(),
-        Timestamp::ZERO,
-        Box::new(SeededRandom::from_u64(1)),
-    )
-}
+// ----- receive -----
 
-/// The bytes a client sends for `case`.
-fn record(case: &Case) -> Vec<u8> {
-    let mut c = client();
-    let payload = vec![b'a'; case.size];
-    for _ in 0..case.count {
-        if case.text {
-            c.send_text(String::from_utf8(payload.clone()).unwrap())
-                .unwrap();
-        } else {
-            c.send_binary(payload.clone()).unwrap();
-        }
+/// The one copy alone: the stream copied through a reused buffer as large as a read or a
+/// whole frame (as a library's receive buffer is), never zeroed.
+fn memcpy_receive(bytes: &[u8], frame: usize) -> usize {
+    let cap = READ_SIZE.max(frame);
+    let mut buf = Vec::with_capacity(cap);
+    let mut n = 0;
+    for chunk in bytes.chunks(cap) {
+        buf.clear();
+        buf.extend_from_slice(chunk);
+        n += std::hint::black_box(&buf).len();
     }
-    let mut out = Vec::new();
-    c.write_transmit_to(&mut out, usize::MAX);
-    out
+    n
 }
 
 fn wsmachine_receive(bytes: &[u8]) -> usize {
@@ -86,29 +216,51 @@ fn wsmachine_receive(bytes: &[u8]) -> usize {
         Timestamp::ZERO,
         Box::new(SeededRandom::from_u64(2)),
     );
+    let mut rest = bytes;
     let mut n = 0;
-    for chunk in bytes.chunks(64 << 10) {
-        s.handle_input(Timestamp::ZERO, chunk);
+    while !rest.is_empty() {
+        // What `read_buf` into the lent buffer does: fill the spare capacity, no zeroing.
+        let buf = s.input_buffer(READ_SIZE);
+        let take = (buf.capacity() - buf.len()).min(rest.len());
+        buf.extend_from_slice(&rest[..take]);
+        rest = &rest[take..];
+        s.handle_input_appended(Timestamp::ZERO);
         while let Some(e) = s.poll_event() {
-            if let Event::Message(m) = e {
-                n += m.payload().len();
+            match e {
+                Event::Message(m) => n += std::hint::black_box(m).payload().len(),
+                other => panic!("unexpected event {other:?}"),
             }
         }
     }
     n
 }
 
-/// An in-memory stream: reads from the recorded bytes, discards writes.
-struct Mem(Cursor<Vec<u8>>);
+/// An in-memory stream over the recorded bytes: a read copies as much as the reader's
+/// buffer takes (without initialising the rest, as a socket read), writes are counted and
+/// dropped.
+struct Mem<'a> {
+    data: &'a [u8],
+    written: usize,
+}
 
-impl Read for Mem {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
+impl<'a> Mem<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Mem { data, written: 0 }
     }
 }
 
-impl Write for Mem {
+impl Read for Mem<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+impl Write for Mem<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.written += std::hint::black_box(buf).len();
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -116,25 +268,39 @@ impl Write for Mem {
     }
 }
 
-impl tokio::io::AsyncRead for Mem {
+impl tokio::io::AsyncRead for Mem<'_> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let n = self.0.read(buf.initialize_unfilled())?;
-        buf.advance(n);
+        let n = buf.remaining().min(self.data.len());
+        buf.put_slice(&self.data[..n]);
+        self.data = &self.data[n..];
         Poll::Ready(Ok(()))
     }
 }
 
-impl tokio::io::AsyncWrite for Mem {
+impl tokio::io::AsyncWrite for Mem<'_> {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        self.written += std::hint::black_box(buf).len();
         Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let n: usize = bufs.iter().map(|b| std::hint::black_box(b).len()).sum();
+        self.written += n;
+        Poll::Ready(Ok(n))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -144,130 +310,188 @@ impl tokio::io::AsyncWrite for Mem {
     }
 }
 
+/// Runs a future over [`Mem`], which never waits: it completes in its first poll.
+fn now<F: std::future::Future>(f: F) -> F::Output {
+    f.now_or_never().expect("an in-memory stream never waits")
+}
+
+fn tungstenite_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE))
+        .max_write_buffer_size(1 << 30)
+}
+
 fn tungstenite_receive(bytes: &[u8], count: usize) -> usize {
-    let cfg = tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(64 << 20))
-        .max_frame_size(Some(16 << 20));
     let mut ws = tungstenite::WebSocket::from_raw_socket(
-        Mem(Cursor::new(bytes.to_vec())),
+        Mem::new(bytes),
         tungstenite::protocol::Role::Server,
-        Some(cfg),
+        Some(tungstenite_config()),
     );
     let mut n = 0;
     for _ in 0..count {
-        n += ws.read().unwrap().len();
+        n += std::hint::black_box(ws.read().unwrap()).len();
     }
     n
 }
 
-fn fastwebsockets_receive(rt: &tokio::runtime::Runtime, bytes: &[u8], count: usize) -> usize {
-    rt.block_on(async {
+fn fastwebsockets_receive(bytes: &[u8], count: usize) -> usize {
+    now(async {
         let mut ws = fastwebsockets::WebSocket::after_handshake(
-            Mem(Cursor::new(bytes.to_vec())),
+            Mem::new(bytes),
             fastwebsockets::Role::Server,
         );
-        ws.set_max_message_size(64 << 20);
-        ws.set_auto_close(false);
-        ws.set_auto_pong(false);
-        let mut ws = fastwebsockets::FragmentCollector::new(ws);
+        ws.set_max_message_size(MAX_MESSAGE);
         let mut n = 0;
         for _ in 0..count {
-            n += ws.read_frame().await.unwrap().payload.len();
+            let frame = ws.read_frame().await.unwrap();
+            assert!(frame.fin);
+            n += std::hint::black_box(frame).payload.len();
+        }
+        n
+    })
+}
+
+fn tokio_websockets_receive(bytes: &[u8], count: usize) -> usize {
+    now(async {
+        let mut ws = tokio_websockets::ServerBuilder::new()
+            .limits(tokio_websockets::Limits::default().max_payload_len(Some(MAX_MESSAGE)))
+            .serve(Mem::new(bytes));
+        let mut n = 0;
+        for _ in 0..count {
+            let m = ws.next().await.unwrap().unwrap();
+            n += std::hint::black_box(m).as_payload().len();
         }
         n
     })
 }
 
 fn receive(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
     let mut group = c.benchmark_group("receive");
-    for case in CASES {
+    for case in RECEIVE {
         let bytes = record(case);
         let total = case.count * case.size;
+        // Every library must deliver every payload byte before it is timed.
         assert_eq!(wsmachine_receive(&bytes), total);
         assert_eq!(tungstenite_receive(&bytes, case.count), total);
-        assert_eq!(fastwebsockets_receive(&rt, &bytes, case.count), total);
+        assert_eq!(fastwebsockets_receive(&bytes, case.count), total);
+        assert_eq!(tokio_websockets_receive(&bytes, case.count), total);
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_with_input(
-            BenchmarkId::new("wsmachine", case.name),
-            &bytes,
-            |b, bytes| b.iter(|| wsmachine_receive(bytes)),
-        );
-        group.bench_with_input(
-            BenchmarkId::new("tungstenite", case.name),
-            &bytes,
-            |b, bytes| b.iter(|| tungstenite_receive(bytes, case.count)),
-        );
-        group.bench_with_input(
-            BenchmarkId::new("fastwebsockets", case.name),
-            &bytes,
-            |b, bytes| b.iter(|| fastwebsockets_receive(&rt, bytes, case.count)),
-        );
+        let count = case.count;
+        assert_eq!(memcpy_receive(&bytes, case.size + 14), bytes.len());
+        group.bench_function(BenchmarkId::new("memcpy", case.name), |b| {
+            b.iter(|| memcpy_receive(&bytes, case.size + 14))
+        });
+        group.bench_function(BenchmarkId::new("wsmachine", case.name), |b| {
+            b.iter(|| wsmachine_receive(&bytes))
+        });
+        group.bench_function(BenchmarkId::new("tungstenite", case.name), |b| {
+            b.iter(|| tungstenite_receive(&bytes, count))
+        });
+        group.bench_function(BenchmarkId::new("fastwebsockets", case.name), |b| {
+            b.iter(|| fastwebsockets_receive(&bytes, count))
+        });
+        group.bench_function(BenchmarkId::new("tokio-websockets", case.name), |b| {
+            b.iter(|| tokio_websockets_receive(&bytes, count))
+        });
     }
     group.finish();
+}
+
+// ----- send -----
+
+fn wsmachine_send(role: Role, payload: &Bytes) -> usize {
+    let mut c = Connection::open(role, config(), Timestamp::ZERO);
+    let mut written = 0;
+    for _ in 0..SEND_COUNT {
+        c.send_binary(payload.clone()).unwrap();
+        // What a vectored write of the queued output does, with a sink that takes it all.
+        let n: usize = c
+            .transmit_slices()
+            .map(|s| std::hint::black_box(s).len())
+            .sum();
+        c.advance_transmit(n);
+        written += n;
+    }
+    written
+}
+
+fn tungstenite_send(role: tungstenite::protocol::Role, payload: &Bytes) -> usize {
+    let mut ws =
+        tungstenite::WebSocket::from_raw_socket(Mem::new(&[]), role, Some(tungstenite_config()));
+    for _ in 0..SEND_COUNT {
+        ws.send(tungstenite::Message::Binary(payload.clone()))
+            .unwrap();
+    }
+    ws.get_ref().written
+}
+
+fn fastwebsockets_send(role: fastwebsockets::Role, payload: &[u8]) -> usize {
+    now(async {
+        let mut ws = fastwebsockets::WebSocket::after_handshake(Mem::new(&[]), role);
+        for _ in 0..SEND_COUNT {
+            let frame = fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(payload));
+            ws.write_frame(frame).await.unwrap();
+        }
+        ws.into_inner().written
+    })
+}
+
+fn tokio_websockets_send(server: bool, payload: &Bytes) -> usize {
+    now(async {
+        let mut ws = if server {
+            tokio_websockets::ServerBuilder::new().serve(Mem::new(&[]))
+        } else {
+            tokio_websockets::ClientBuilder::new().take_over(Mem::new(&[]))
+        };
+        for _ in 0..SEND_COUNT {
+            ws.send(tokio_websockets::Message::binary(payload.clone()))
+                .await
+                .unwrap();
+        }
+        ws.into_inner().written
+    })
 }
 
 fn send(c: &mut Criterion) {
-    let mut group = c.benchmark_group("send");
-    for case in CASES.iter().filter(|c| !c.text) {
-        let payload = bytes::Bytes::from(vec![b'a'; case.size]);
-        group.throughput(Throughput::Bytes((case.count * case.size) as u64));
-        // Each side sends every message through its connection API and writes it out at once
-        // (`send` = write + flush for tungstenite) to a counting sink.
-        group.bench_function(BenchmarkId::new("wsmachine", case.name), |b| {
-            b.iter(|| {
-                let mut c = client();
-                let mut written = 0;
-                for _ in 0..case.count {
-                    c.send_binary(payload.clone()).unwrap();
-                    let n: usize = c
-                        .transmit_slices()
-                        .map(|s| std::hint::black_box(s).len())
-                        .sum();
-                    c.advance_transmit(n);
-                    written += n;
-                }
-                written
-            })
-        });
-        group.bench_function(BenchmarkId::new("tungstenite", case.name), |b| {
-            b.iter(|| {
-                let cfg = tungstenite::protocol::WebSocketConfig::default()
-                    .max_write_buffer_size(1 << 30);
-                let mut ws = tungstenite::WebSocket::from_raw_socket(
-                    Counting(0),
-                    tungstenite::protocol::Role::Client,
-                    Some(cfg),
-                );
-                for _ in 0..case.count {
-                    ws.send(tungstenite::Message::Binary(payload.clone()))
-                        .unwrap();
-                }
-                ws.get_ref().0
-            })
-        });
-    }
-    group.finish();
-}
-
-/// A sink that counts what is written to it (the kernel copy, the same for both, left out).
-struct Counting(usize);
-
-impl Read for Counting {
-    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-        Ok(0)
-    }
-}
-
-impl Write for Counting {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += std::hint::black_box(buf).len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    for (group_name, role) in [("send-server", Role::Server), ("send-client", Role::Client)] {
+        let server = role == Role::Server;
+        let (t_role, f_role) = if server {
+            (
+                tungstenite::protocol::Role::Server,
+                fastwebsockets::Role::Server,
+            )
+        } else {
+            (
+                tungstenite::protocol::Role::Client,
+                fastwebsockets::Role::Client,
+            )
+        };
+        let mut group = c.benchmark_group(group_name);
+        for &(name, size) in SEND_SIZES {
+            let payload = Bytes::from(vec![b'a'; size]);
+            // Same bytes on the wire from every library: header (plus mask) and payload.
+            let header = if size < 126 { 2 } else { 4 } + if server { 0 } else { 4 };
+            let wire = SEND_COUNT * (header + size);
+            assert_eq!(wsmachine_send(role, &payload), wire);
+            assert_eq!(tungstenite_send(t_role, &payload), wire);
+            assert_eq!(fastwebsockets_send(f_role, &payload), wire);
+            assert_eq!(tokio_websockets_send(server, &payload), wire);
+            group.throughput(Throughput::Bytes((SEND_COUNT * size) as u64));
+            group.bench_function(BenchmarkId::new("wsmachine", name), |b| {
+                b.iter(|| wsmachine_send(role, &payload))
+            });
+            group.bench_function(BenchmarkId::new("tungstenite", name), |b| {
+                b.iter(|| tungstenite_send(t_role, &payload))
+            });
+            group.bench_function(BenchmarkId::new("fastwebsockets", name), |b| {
+                b.iter(|| fastwebsockets_send(f_role, &payload))
+            });
+            group.bench_function(BenchmarkId::new("tokio-websockets", name), |b| {
+                b.iter(|| tokio_websockets_send(server, &payload))
+            });
+        }
+        group.finish();
     }
 }
 

@@ -1,0 +1,411 @@
+//! The loopback load generator: one process, a single-threaded tokio runtime (the other
+//! core is the server's), N connections to an echo server, each keeping k pre-encoded
+//! masked binary frames in flight. Every echoed byte is checked against the expected
+//! server frame (or, with `--raw`, against the bytes sent, for a raw TCP echo). Prints
+//! the verified messages per second over the measured window (and, given `--server-pid`,
+//! the server's CPU time per message, which a machine shared with other work disturbs
+//! less; plus the generator's own CPU share, near 1.0 when it is the bottleneck), and
+//! appends one JSON line to `--out` if given.
+//!
+//! ```text
+//! loadgen --addr 127.0.0.1:9001 --label tokio --case 100x20B --conns 100 --size 20 \
+//!     --in-flight 32 --warmup 1 --seconds 5 [--server-pid PID] [--raw] [--out results.jsonl]
+//! loadgen --addr 127.0.0.1:9001 --label tokio --idle 5000 --server-pid PID [--raw] [--out ..]
+//! ```
+//! The idle mode opens N connections (handshake done, nothing sent), waits, and reports the
+//! server's resident memory growth per connection (from `/proc/PID/status`). Exits 1 if a
+//! byte differs, a connection fails, or nothing was echoed.
+
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use wsmachine_bench::{XorShift, client_handshake, cpu_seconds, encode_frame, rss_kib};
+
+/// Distinct messages per connection, sent in rotation, so a misplaced echo is caught.
+const DISTINCT: usize = 8;
+
+struct Args {
+    addr: String,
+    label: String,
+    case: String,
+    conns: usize,
+    size: usize,
+    in_flight: usize,
+    warmup: f64,
+    seconds: f64,
+    raw: bool,
+    idle: Option<usize>,
+    server_pid: Option<u32>,
+    out: Option<String>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        addr: "127.0.0.1:9001".into(),
+        label: "server".into(),
+        case: String::new(),
+        conns: 1,
+        size: 20,
+        in_flight: 1,
+        warmup: 1.0,
+        seconds: 5.0,
+        raw: false,
+        idle: None,
+        server_pid: None,
+        out: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--raw" {
+            a.raw = true;
+            continue;
+        }
+        let val = it
+            .next()
+            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let num = |v: &str| -> usize { v.parse().unwrap_or_else(|_| usage(&flag)) };
+        match flag.as_str() {
+            "--addr" => a.addr = val,
+            "--label" => a.label = val,
+            "--case" => a.case = val,
+            "--conns" => a.conns = num(&val),
+            "--size" => a.size = num(&val),
+            "--in-flight" => a.in_flight = num(&val).max(1),
+            "--warmup" => a.warmup = val.parse().unwrap_or_else(|_| usage(&flag)),
+            "--seconds" => a.seconds = val.parse().unwrap_or_else(|_| usage(&flag)),
+            "--idle" => a.idle = Some(num(&val)),
+            "--server-pid" => a.server_pid = Some(num(&val) as u32),
+            "--out" => a.out = Some(val),
+            _ => usage(&format!("unknown flag {flag}")),
+        }
+    }
+    if a.case.is_empty() {
+        a.case = format!("{}x{}Bx{}", a.conns, a.size, a.in_flight);
+    }
+    a
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("loadgen: {msg} (see the doc comment of crates/wsmachine-bench/src/bin/loadgen.rs)");
+    std::process::exit(2)
+}
+
+/// What one connection sends and expects, in a cycle of [`DISTINCT`] messages: the bytes
+/// and, for each, where its frame ends (prefix sums starting at 0).
+struct Plan {
+    send: Vec<u8>,
+    send_ends: Vec<usize>,
+    expect: Vec<u8>,
+    expect_ends: Vec<usize>,
+}
+
+impl Plan {
+    fn new(size: usize, raw: bool, seed: u64) -> Plan {
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0x1000_0000_01B3));
+        let mut p = Plan {
+            send: Vec::new(),
+            send_ends: vec![0],
+            expect: Vec::new(),
+            expect_ends: vec![0],
+        };
+        let mut payload = vec![0u8; size];
+        for _ in 0..DISTINCT {
+            rng.fill(&mut payload);
+            let mask = (rng.next_u64() as u32).to_be_bytes();
+            encode_frame(&mut p.send, 2, &payload, Some(mask));
+            p.send_ends.push(p.send.len());
+            if !raw {
+                encode_frame(&mut p.expect, 2, &payload, None);
+                p.expect_ends.push(p.expect.len());
+            }
+        }
+        if raw {
+            p.expect = p.send.clone();
+            p.expect_ends = p.send_ends.clone();
+        }
+        p
+    }
+
+    /// Bytes of the first `n` frames of the endless send stream.
+    fn send_pos(&self, n: u64) -> u64 {
+        let cycles = n / DISTINCT as u64;
+        cycles * self.send.len() as u64 + self.send_ends[(n % DISTINCT as u64) as usize] as u64
+    }
+
+    /// Whole echoed messages within the first `bytes` of the expected stream.
+    fn messages_in(&self, bytes: u64) -> u64 {
+        let len = self.expect.len() as u64;
+        let rest = (bytes % len) as usize;
+        // `expect_ends[0] == 0` always counts, hence the `- 1`.
+        (bytes / len) * DISTINCT as u64
+            + (self.expect_ends.partition_point(|&e| e <= rest) - 1) as u64
+    }
+}
+
+/// Shared by every connection task (one thread: `Cell`s).
+#[derive(Default)]
+struct Shared {
+    verified: Cell<u64>,
+    failed: Cell<bool>,
+}
+
+async fn connect(addr: &str, raw: bool) -> io::Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    if !raw {
+        client_handshake(&mut stream, addr).await?;
+    }
+    Ok(stream)
+}
+
+/// Keeps `k` frames in flight on `stream` and checks the echo, forever (the runtime is
+/// dropped at the end of the measurement) or until a failure, which it reports.
+async fn drive(stream: TcpStream, plan: Rc<Plan>, k: u64, shared: Rc<Shared>, id: usize) {
+    if let Err(e) = drive_inner(&stream, &plan, k, &shared).await {
+        eprintln!("connection {id}: {e}");
+        shared.failed.set(true);
+    }
+}
+
+async fn drive_inner(stream: &TcpStream, plan: &Plan, k: u64, shared: &Shared) -> io::Result<()> {
+    let send_len = plan.send.len() as u64;
+    let expect_len = plan.expect.len();
+    let mut written: u64 = 0;
+    let mut received: u64 = 0;
+    let mut done: u64 = 0;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let mut progress = false;
+        let limit = plan.send_pos(done + k);
+        if written < limit {
+            let off = (written % send_len) as usize;
+            let end = (off as u64 + (limit - written)).min(send_len) as usize;
+            match stream.try_write(&plan.send[off..end]) {
+                Ok(n) => {
+                    written += n as u64;
+                    progress = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match stream.try_read(&mut buf) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "server closed",
+                ));
+            }
+            Ok(n) => {
+                let mut chunk = &buf[..n];
+                while !chunk.is_empty() {
+                    let off = (received % expect_len as u64) as usize;
+                    let take = chunk.len().min(expect_len - off);
+                    if chunk[..take] != plan.expect[off..off + take] {
+                        let at = chunk[..take]
+                            .iter()
+                            .zip(&plan.expect[off..])
+                            .position(|(a, b)| a != b)
+                            .unwrap_or(0);
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("echo differs at stream byte {}", received + at as u64),
+                        ));
+                    }
+                    received += take as u64;
+                    chunk = &chunk[take..];
+                }
+                if received > written {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "echo ahead of sends",
+                    ));
+                }
+                let now_done = plan.messages_in(received);
+                shared
+                    .verified
+                    .set(shared.verified.get() + (now_done - done));
+                done = now_done;
+                progress = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        if !progress {
+            let interest = if written < plan.send_pos(done + k) {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            stream.ready(interest).await?;
+        }
+    }
+}
+
+fn append_out(path: &Option<String>, line: &str) {
+    println!("{line}");
+    if let Some(path) = path {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap_or_else(|e| usage(&format!("cannot open {path}: {e}")));
+        writeln!(f, "{line}").unwrap_or_else(|e| usage(&format!("cannot write {path}: {e}")));
+    }
+}
+
+async fn throughput(a: &Args) -> bool {
+    let shared = Rc::new(Shared::default());
+    let mut streams = Vec::with_capacity(a.conns);
+    for _ in 0..a.conns {
+        match connect(&a.addr, a.raw).await {
+            Ok(s) => streams.push(s),
+            Err(e) => {
+                eprintln!("connect to {} failed: {e}", a.addr);
+                return false;
+            }
+        }
+    }
+    for (id, stream) in streams.into_iter().enumerate() {
+        let plan = Rc::new(Plan::new(a.size, a.raw, id as u64));
+        tokio::task::spawn_local(drive(stream, plan, a.in_flight as u64, shared.clone(), id));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
+    let start = Instant::now();
+    let before = shared.verified.get();
+    let cpu_before = (cpu_seconds(a.server_pid), cpu_seconds(None));
+    tokio::time::sleep(Duration::from_secs_f64(a.seconds)).await;
+    let count = shared.verified.get() - before;
+    let secs = start.elapsed().as_secs_f64();
+    let cpu_after = (cpu_seconds(a.server_pid), cpu_seconds(None));
+    // CPU per message is steadier than wall-clock rates on a machine shared with other work.
+    let server_cpu_us = match (cpu_before.0, cpu_after.0) {
+        (Some(b), Some(e)) if count > 0 => format!("{:.3}", (e - b) * 1e6 / count as f64),
+        _ => "null".into(),
+    };
+    let loadgen_busy = match (cpu_before.1, cpu_after.1) {
+        (Some(b), Some(e)) => format!("{:.2}", (e - b) / secs),
+        _ => "null".into(),
+    };
+    let rate = count as f64 / secs;
+    let mib_s = rate * a.size as f64 / (1 << 20) as f64;
+    append_out(
+        &a.out,
+        &format!(
+            "{{\"kind\":\"echo\",\"server\":\"{}\",\"case\":\"{}\",\"conns\":{},\"size\":{},\
+             \"in_flight\":{},\"seconds\":{secs:.3},\"messages\":{count},\"msgs_per_s\":{rate:.0},\
+             \"payload_mib_per_s\":{mib_s:.1},\"server_cpu_us_per_msg\":{server_cpu_us},\
+             \"loadgen_cpu_share\":{loadgen_busy}}}",
+            a.label, a.case, a.conns, a.size, a.in_flight
+        ),
+    );
+    if shared.failed.get() {
+        eprintln!("{} {}: a connection failed (see above)", a.label, a.case);
+        return false;
+    }
+    if count == 0 {
+        eprintln!("{} {}: no message echoed", a.label, a.case);
+        return false;
+    }
+    true
+}
+
+async fn idle(a: &Args, n: usize) -> bool {
+    let Some(pid) = a.server_pid else {
+        usage("--idle needs --server-pid");
+    };
+    let Some(before) = rss_kib(pid) else {
+        eprintln!("cannot read /proc/{pid}/status");
+        return false;
+    };
+    let mut held = Vec::with_capacity(n);
+    // Connect in batches so the listen backlog is not overrun.
+    let mut pending = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while held.len() < n {
+        while next < n && pending.len() < 64 {
+            let addr = a.addr.clone();
+            let raw = a.raw;
+            pending.spawn_local(async move { connect(&addr, raw).await });
+            next += 1;
+        }
+        match pending.join_next().await {
+            Some(Ok(Ok(s))) => held.push(s),
+            Some(Ok(Err(e))) => {
+                eprintln!("{}: connection {} failed: {e}", a.label, held.len());
+                return false;
+            }
+            Some(Err(e)) => {
+                eprintln!("{}: connect task failed: {e}", a.label);
+                return false;
+            }
+            None => break,
+        }
+    }
+    // Let the server finish whatever it does after a handshake.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let Some(after) = rss_kib(pid) else {
+        eprintln!("cannot read /proc/{pid}/status");
+        return false;
+    };
+    let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
+    append_out(
+        &a.out,
+        &format!(
+            "{{\"kind\":\"idle\",\"server\":\"{}\",\"connections\":{n},\"rss_before_kib\":{before},\
+             \"rss_after_kib\":{after},\"bytes_per_connection\":{per_conn:.0}}}",
+            a.label
+        ),
+    );
+    drop(held);
+    true
+}
+
+fn main() {
+    let a = parse_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let ok = local.block_on(&rt, async {
+        match a.idle {
+            Some(n) => idle(&a, n).await,
+            None => throughput(&a).await,
+        }
+    });
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_positions_count_frames() {
+        let p = Plan::new(20, false, 0);
+        // 20-byte masked frames are 26 bytes, echoes 22.
+        assert_eq!(p.send_pos(0), 0);
+        assert_eq!(p.send_pos(1), 26);
+        assert_eq!(p.send_pos(DISTINCT as u64 + 1), 26 * (DISTINCT as u64 + 1));
+        assert_eq!(p.messages_in(21), 0);
+        assert_eq!(p.messages_in(22), 1);
+        assert_eq!(p.messages_in(22 * DISTINCT as u64 + 21), DISTINCT as u64);
+        assert_eq!(
+            p.messages_in(22 * DISTINCT as u64 + 22),
+            DISTINCT as u64 + 1
+        );
+    }
+
+    #[test]
+    fn raw_plan_expects_what_it_sends() {
+        let p = Plan::new(100, true, 3);
+        assert_eq!(p.send, p.expect);
+        assert_eq!(p.messages_in(p.send_pos(5)), 5);
+    }
+}
