@@ -37,7 +37,7 @@ mod server;
 pub use client::{LoopClient, MioClient};
 pub use connection::{DEFAULT_LINGER, Event, MioConnection, READ_MAX};
 pub use error::Error;
-pub use server::{ConnId, Server, ServerOptions};
+pub use server::{ConnId, Server, ServerOptions, WRITE_BATCH};
 pub use wsmachine::Decision;
 
 pub use mio;
