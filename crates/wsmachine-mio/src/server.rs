@@ -376,12 +376,16 @@ impl Server {
     /// event is parsed only now, after whatever you did with its previous one. I/O errors of
     /// a connection are events of that connection; an `Err` is a failure of the poll itself.
     pub fn next_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<(ConnId, Event)>> {
-        // No end (wait for ever) for `None` and for timeouts too long to add.
-        let end = timeout.and_then(|t| Instant::now().checked_add(t));
+        // The end is computed only once there is nothing to hand out (no clock read per
+        // event while events are waiting). No end (wait for ever) for `None` and for
+        // timeouts too long to add.
+        let mut end: Option<Option<Instant>> = None;
+        let mut end_at =
+            || *end.get_or_insert_with(|| timeout.and_then(|t| Instant::now().checked_add(t)));
         loop {
             if self.ready.is_empty() || self.since_io >= EVENTS_PER_TURN {
                 let wait = if self.ready.is_empty() {
-                    end.map(|e| e.saturating_duration_since(Instant::now()))
+                    end_at().map(|e| e.saturating_duration_since(Instant::now()))
                 } else {
                     Some(Duration::ZERO)
                 };
@@ -391,7 +395,7 @@ impl Server {
                 self.since_io += 1;
                 return Ok(Some(item));
             }
-            if end.is_some_and(|e| Instant::now() >= e) {
+            if end_at().is_some_and(|e| Instant::now() >= e) {
                 return Ok(None);
             }
         }
