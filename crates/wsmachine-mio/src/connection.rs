@@ -92,7 +92,8 @@ pub enum Event {
 ///    [`is_finished`](MioConnection::is_finished).
 ///
 /// `drive` reads only while the core [wants input](Connection::wants_input), through the
-/// thread's read buffer into the core's receive buffer (see [`READ_MAX`]); writes with vectored writes; reports I/O errors to the core with
+/// thread's read buffer into the core's receive buffer (see [`READ_MAX`]); writes with
+/// vectored writes; reports I/O errors to the core with
 /// [`handle_io_error`](Connection::handle_io_error); registers `READABLE` only while it wants
 /// input and `WRITABLE` only while output is pending (edge-triggered, readiness remembered).
 ///
@@ -129,6 +130,8 @@ pub struct MioConnection {
     shut: bool,
     bytes_read: u64,
     bytes_written: u64,
+    /// Successful write calls.
+    writes: u64,
     /// An I/O error that ended the transport, reported just before [`Event::Closed`].
     io_error: Option<io::Error>,
     /// [`Event::Closed`], held back while `io_error` is reported first.
@@ -177,6 +180,7 @@ impl MioConnection {
             shut: false,
             bytes_read: 0,
             bytes_written: 0,
+            writes: 0,
             io_error: None,
             held_closed: None,
             closed_delivered: false,
@@ -500,6 +504,7 @@ impl MioConnection {
                 }
                 Ok(n) => {
                     self.bytes_written += n as u64;
+                    self.writes += 1;
                     self.conn.advance_transmit(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -610,6 +615,12 @@ impl MioConnection {
     /// Bytes written to the socket so far.
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
+    }
+
+    /// Write calls that wrote something so far (each a `write_vectored` of up to 64 slices):
+    /// with [`bytes_written`](MioConnection::bytes_written), how well output is batched.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// The peer's address.

@@ -651,8 +651,8 @@ impl Server {
 
     /// Drives every dirty connection once (those with work left over are dirty again for
     /// the next turn). Unless `force`, a connection that still has events to hand out and
-    /// less than [`WRITE_BATCH`] bytes to write is skipped: it is driven when its events run
-    /// out (it has unparsed input, so reading more can wait too).
+    /// less than [`WRITE_BATCH`] bytes to write is skipped and stays dirty: it is driven when
+    /// its events run out (it has unparsed input, so reading more can wait too).
     fn drive_dirty(&mut self, now: Instant, force: bool) {
         std::mem::swap(&mut self.dirty, &mut self.driving);
         for i in 0..self.driving.len() {
@@ -674,10 +674,12 @@ impl Server {
         let Some(e) = self.slots[slot].entry.as_mut() else {
             return;
         };
-        e.dirty = false;
         if !force && e.ready && e.mc.connection().pending_transmit() < WRITE_BATCH {
+            // Stays dirty (for `flush`); driven once its events run out.
+            self.dirty.push(slot);
             return;
         }
+        e.dirty = false;
         let news = e.mc.drive(self.poll.registry(), now);
         if e.mc.is_finished() {
             self.remove(slot);
