@@ -1,6 +1,7 @@
 //! The mio server's limits: memory per connection stays under the documented bound when a
-//! client sends without reading, the connection cap refuses one connection too many, and an
-//! absolute-form request target is accepted.
+//! client sends without reading, the connection cap refuses one connection too many, an
+//! absolute-form request target is accepted, and the replies to the messages of one read
+//! go out together, not one write per message.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wsmachine::{CloseCode, Config, Limits, Message};
 use wsmachine_mio::{ConnId, Event, READ_MAX, Server, ServerOptions};
@@ -259,4 +260,84 @@ fn mio_server_accepts_an_absolute_form_request_target() {
     assert_eq!(echo, [0x81, 0x02, b'h', b'i']);
     stop.store(true, Ordering::Relaxed);
     thread.join().unwrap();
+}
+
+/// Output is batched: 80 connections (more than the 64 events the server hands out between
+/// two I/O turns) each send their upgrade request and 8 messages in one write. Each
+/// connection's replies are written once its events run out, so the handshake responses and
+/// the 640 echoes take about one write per connection; writing after every event handed out
+/// (as before) took one write per message here.
+#[test]
+fn mio_server_writes_the_replies_to_one_read_together() {
+    const CONNS: usize = 80;
+    const MSGS: usize = 8;
+    let mut server =
+        Server::bind("127.0.0.1:0".parse().unwrap(), ServerOptions::default()).unwrap();
+    let addr = server.local_addr();
+    let mut clients = Vec::new();
+    for i in 0..CONNS {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut bytes =
+            format!("GET /batch HTTP/1.1\r\nHost: localhost\r\n{KEY_REQUEST}").into_bytes();
+        for j in 0..MSGS {
+            bytes.extend(wsmachine_test_support::c2s(
+                0x82,
+                format!("{i}:{j}").as_bytes(),
+            ));
+        }
+        s.write_all(&bytes).unwrap();
+        clients.push(s);
+    }
+    let mut ids = Vec::new();
+    let mut echoed = 0;
+    let end = Instant::now() + T;
+    while echoed < CONNS * MSGS {
+        assert!(Instant::now() < end, "only {echoed} messages echoed");
+        let Some((id, ev)) = server.next_event(Some(Duration::from_millis(20))).unwrap() else {
+            continue;
+        };
+        match ev {
+            Event::Accepted(_) => ids.push(id),
+            Event::Message(m) => {
+                server.send(id, m).unwrap();
+                echoed += 1;
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    server.flush();
+    for (i, c) in clients.iter_mut().enumerate() {
+        let head = {
+            c.set_read_timeout(Some(T)).unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                c.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            String::from_utf8(head).unwrap()
+        };
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        for j in 0..MSGS {
+            let want = wsmachine_test_support::s2c(0x82, format!("{i}:{j}").as_bytes());
+            let mut got = vec![0u8; want.len()];
+            c.read_exact(&mut got).unwrap();
+            assert_eq!(got, want, "connection {i}, message {j}");
+        }
+    }
+    assert_eq!(ids.len(), CONNS);
+    let writes: u64 = ids
+        .iter()
+        .map(|id| server.mio_connection(*id).unwrap().writes())
+        .sum();
+    // About CONNS; a read split in two would add a write or two, never one per message.
+    assert!(
+        writes < (CONNS * MSGS / 2) as u64,
+        "{writes} writes for {CONNS} responses and {} echoes",
+        CONNS * MSGS
+    );
+    eprintln!(
+        "{writes} writes for {CONNS} responses and {} echoes",
+        CONNS * MSGS
+    );
 }

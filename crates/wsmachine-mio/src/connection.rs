@@ -2,6 +2,7 @@
 //! written once. [`Server`](crate::Server), [`MioClient`](crate::MioClient) and your own loop
 //! all drive a connection through [`MioConnection::drive`].
 
+use std::cell::RefCell;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
@@ -21,12 +22,18 @@ use crate::error::Error;
 /// the others (fairness); [`needs_drive`](MioConnection::needs_drive) then stays true.
 const READ_BUDGET: usize = 1 << 20;
 
-/// The smallest and largest single read. Reads go straight into the core's receive buffer;
-/// the part of it a read may fill is zeroed first (no `unsafe` here), so the read size
-/// follows what the socket delivered last time, between these two.
-const READ_MIN: usize = 8 << 10;
 /// The largest single read, and so the most the input can exceed the core's input bound by.
+/// Reads go into one zeroed buffer of this size per thread (allocated once, at the first
+/// read on the thread; no `unsafe` here, so the core's buffer cannot be read into without
+/// zeroing it first), then the bytes read are appended to the core's receive buffer. A
+/// connection therefore holds only the input it has not parsed yet (an idle one, none)
+/// instead of a zeroed buffer sized for the largest read.
 pub const READ_MAX: usize = 256 << 10;
+
+thread_local! {
+    /// The read buffer shared by the connections driven on this thread (see [`READ_MAX`]).
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Vectored-write slices per `write_vectored` call.
 const WRITE_SLICES: usize = 64;
@@ -84,8 +91,9 @@ pub enum Event {
 /// 6. Drop it (after [`deregister`](MioConnection::deregister)) once
 ///    [`is_finished`](MioConnection::is_finished).
 ///
-/// `drive` reads only while the core [wants input](Connection::wants_input), straight into
-/// its receive buffer; writes with vectored writes; reports I/O errors to the core with
+/// `drive` reads only while the core [wants input](Connection::wants_input), through the
+/// thread's read buffer into the core's receive buffer (see [`READ_MAX`]); writes with
+/// vectored writes; reports I/O errors to the core with
 /// [`handle_io_error`](Connection::handle_io_error); registers `READABLE` only while it wants
 /// input and `WRITABLE` only while output is pending (edge-triggered, readiness remembered).
 ///
@@ -120,10 +128,10 @@ pub struct MioConnection {
     write_dead: bool,
     /// The write side is shut down (FIN sent).
     shut: bool,
-    /// The size of the next read (adapts to what reads deliver).
-    read_size: usize,
     bytes_read: u64,
     bytes_written: u64,
+    /// Successful write calls.
+    writes: u64,
     /// An I/O error that ended the transport, reported just before [`Event::Closed`].
     io_error: Option<io::Error>,
     /// [`Event::Closed`], held back while `io_error` is reported first.
@@ -170,9 +178,9 @@ impl MioConnection {
             read_done: false,
             write_dead: false,
             shut: false,
-            read_size: READ_MIN,
             bytes_read: 0,
             bytes_written: 0,
+            writes: 0,
             io_error: None,
             held_closed: None,
             closed_delivered: false,
@@ -314,7 +322,8 @@ impl MioConnection {
     /// takes it, the write-side shutdown once closed and written, reads (up to a budget)
     /// while the core wants input, and the registration update. It never parses input:
     /// that happens in [`poll_event`](MioConnection::poll_event). Cost: the syscalls it
-    /// needs, no allocation but the core's receive buffer.
+    /// needs; one copy of each byte read (from the thread's read buffer, allocated at the
+    /// thread's first read, into the core's receive buffer); no allocation but the core's.
     ///
     /// Returns whether [`poll_event`](MioConnection::poll_event) may now have something new:
     /// bytes or the end of the stream were read, a timer fired, a connect finished, or a
@@ -406,8 +415,10 @@ impl MioConnection {
         }
     }
 
-    /// Reads while the core wants input and the socket has it, straight into the core's
-    /// receive buffer (no copy), up to [`READ_BUDGET`] bytes. Returns whether anything (bytes,
+    /// Reads while the core wants input and the socket has it, up to [`READ_BUDGET`] bytes:
+    /// each read goes into the thread's read buffer (see [`READ_MAX`]) and is appended to
+    /// the core's receive buffer (which has room reserved for the rest of a large frame, so
+    /// a large message still arrives into one allocation). Returns whether anything (bytes,
     /// EOF, an error) was read.
     ///
     /// A short read means the socket's buffer was emptied: readiness is cleared then, as an
@@ -415,40 +426,45 @@ impl MioConnection {
     /// that would only say `WouldBlock`), unless the last readiness reported the peer's EOF,
     /// which is then read at once.
     fn read_input(&mut self, now: Instant) -> bool {
+        if !(self.readable && !self.read_done && self.conn.wants_input()) {
+            return false;
+        }
+        READ_BUF.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            if scratch.is_empty() {
+                *scratch = vec![0; READ_MAX];
+            }
+            self.read_input_with(now, &mut scratch)
+        })
+    }
+
+    fn read_input_with(&mut self, now: Instant, scratch: &mut [u8]) -> bool {
         let mut news = false;
         let mut budget = READ_BUDGET;
         while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
+            let result = self.stream.read(scratch);
             let t = self.ts(now);
-            let size = self.read_size;
-            let buf = self.conn.input_buffer(size);
-            let at = buf.len();
-            buf.resize(at + size, 0);
-            let result = self.stream.read(&mut buf[at..]);
-            let n = *result.as_ref().unwrap_or(&0);
-            buf.truncate(at + n);
-            self.conn.handle_input_appended(t);
             match result {
                 Ok(0) => {
                     news = true;
                     self.read_done = true;
+                    self.conn.handle_input(t, &[]);
                     self.conn.handle_eof();
                 }
                 Ok(n) => {
                     news = true;
                     self.bytes_read += n as u64;
                     budget = budget.saturating_sub(n);
-                    if n == size {
-                        self.read_size = (size * 2).min(READ_MAX);
-                    } else {
-                        self.read_size = n.next_power_of_two().clamp(READ_MIN, READ_MAX);
-                        // Unless the peer's EOF (already reported) is still to be read.
-                        if !self.read_closed {
-                            self.readable = false;
-                        }
+                    self.conn.input_buffer(n).extend_from_slice(&scratch[..n]);
+                    self.conn.handle_input_appended(t);
+                    // Unless the peer's EOF (already reported) is still to be read.
+                    if n < scratch.len() && !self.read_closed {
+                        self.readable = false;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
+                    self.conn.handle_input(t, &[]);
                     if self.conn.handle_io_error(&e, IoDirection::Read) {
                         news = true;
                         self.read_done = true;
@@ -488,6 +504,7 @@ impl MioConnection {
                 }
                 Ok(n) => {
                     self.bytes_written += n as u64;
+                    self.writes += 1;
                     self.conn.advance_transmit(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -598,6 +615,12 @@ impl MioConnection {
     /// Bytes written to the socket so far.
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
+    }
+
+    /// Write calls that wrote something so far (each a `write_vectored` of up to 64 slices):
+    /// with [`bytes_written`](MioConnection::bytes_written), how well output is batched.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// The peer's address.

@@ -5,7 +5,8 @@
 //! does I/O and timers only; every protocol decision is the core's.
 //!
 //! - [`MioConnection`] is the driver contract's loop for one connection, written once:
-//!   reads while the core wants input (straight into its receive buffer), events parsed only
+//!   reads while the core wants input (one read buffer per thread, appended to the core's
+//!   receive buffer, so an idle connection holds no read buffer), events parsed only
 //!   when asked for, vectored writes, TCP FIN once closed and written, drop when the core
 //!   says so, the core's deadlines, and `READABLE`/`WRITABLE` interest only while needed.
 //!   Use it in your own loop.
@@ -37,7 +38,7 @@ mod server;
 pub use client::{LoopClient, MioClient};
 pub use connection::{DEFAULT_LINGER, Event, MioConnection, READ_MAX};
 pub use error::Error;
-pub use server::{ConnId, Server, ServerOptions};
+pub use server::{ConnId, Server, ServerOptions, WRITE_BATCH};
 pub use wsmachine::Decision;
 
 pub use mio;

@@ -21,6 +21,10 @@ const ACCEPTS_PER_TURN: usize = 256;
 /// Events handed out between two I/O turns at most (so that replies are written and other
 /// sockets read while some connections have a long backlog of events).
 const EVENTS_PER_TURN: usize = 64;
+/// A connection that still has events to hand out writes its queued output only once this
+/// much is pending; otherwise it writes when its events run out, so the replies to all the
+/// messages of one read go out in one vectored write instead of one write each.
+pub const WRITE_BATCH: usize = 64 << 10;
 /// The first pause after a failed `accept` (EMFILE and friends); it doubles while accepts
 /// keep failing, up to [`ACCEPT_BACKOFF_MAX`].
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -360,9 +364,11 @@ impl Server {
         self.entry(id).map(|e| &e.mc)
     }
 
-    /// Writes every queued send now (normally done by the next I/O turn).
+    /// Writes every queued send now (normally done by the next I/O turn, or, for a
+    /// connection that still has events to hand out, once they run out or
+    /// [`WRITE_BATCH`] bytes are pending).
     pub fn flush(&mut self) {
-        self.drive_dirty(Instant::now());
+        self.drive_dirty(Instant::now(), true);
     }
 
     /// The next event of any connection, waiting up to `timeout` (`None`: until there is
@@ -370,12 +376,16 @@ impl Server {
     /// event is parsed only now, after whatever you did with its previous one. I/O errors of
     /// a connection are events of that connection; an `Err` is a failure of the poll itself.
     pub fn next_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<(ConnId, Event)>> {
-        // No end (wait for ever) for `None` and for timeouts too long to add.
-        let end = timeout.and_then(|t| Instant::now().checked_add(t));
+        // The end is computed only once there is nothing to hand out (no clock read per
+        // event while events are waiting). No end (wait for ever) for `None` and for
+        // timeouts too long to add.
+        let mut end: Option<Option<Instant>> = None;
+        let mut end_at =
+            || *end.get_or_insert_with(|| timeout.and_then(|t| Instant::now().checked_add(t)));
         loop {
             if self.ready.is_empty() || self.since_io >= EVENTS_PER_TURN {
                 let wait = if self.ready.is_empty() {
-                    end.map(|e| e.saturating_duration_since(Instant::now()))
+                    end_at().map(|e| e.saturating_duration_since(Instant::now()))
                 } else {
                     Some(Duration::ZERO)
                 };
@@ -385,7 +395,7 @@ impl Server {
                 self.since_io += 1;
                 return Ok(Some(item));
             }
-            if end.is_some_and(|e| Instant::now() >= e) {
+            if end_at().is_some_and(|e| Instant::now() >= e) {
                 return Ok(None);
             }
         }
@@ -424,7 +434,10 @@ impl Server {
                     generation,
                 };
                 let ev = self.poll_conn(id);
-                self.mark_dirty(slot);
+                if ev.is_none() {
+                    // Out of events: write the replies to them and read more.
+                    self.mark_dirty(slot);
+                }
                 if let Some(entry) = self.slots[slot].entry.as_mut() {
                     if ev.is_some() {
                         self.ready.push_back((slot, generation));
@@ -481,7 +494,7 @@ impl Server {
     fn io_turn(&mut self, wait: Option<Duration>) -> io::Result<()> {
         self.since_io = 0;
         let now = Instant::now();
-        self.drive_dirty(now);
+        self.drive_dirty(now, false);
 
         let mut wait = wait;
         if !self.dirty.is_empty() || !self.ready.is_empty() || self.accept_more {
@@ -544,7 +557,7 @@ impl Server {
             e.armed = None;
             self.mark_dirty(slot);
         }
-        self.drive_dirty(now);
+        self.drive_dirty(now, false);
         Ok(())
     }
 
@@ -637,12 +650,14 @@ impl Server {
     }
 
     /// Drives every dirty connection once (those with work left over are dirty again for
-    /// the next turn).
-    fn drive_dirty(&mut self, now: Instant) {
+    /// the next turn). Unless `force`, a connection that still has events to hand out and
+    /// less than [`WRITE_BATCH`] bytes to write is skipped and stays dirty: it is driven when
+    /// its events run out (it has unparsed input, so reading more can wait too).
+    fn drive_dirty(&mut self, now: Instant, force: bool) {
         std::mem::swap(&mut self.dirty, &mut self.driving);
         for i in 0..self.driving.len() {
             let slot = self.driving[i];
-            self.drive(slot, now);
+            self.drive(slot, now, force);
         }
         self.driving.clear();
         if self.timers.len() > 2 * self.live + 64 {
@@ -651,12 +666,19 @@ impl Server {
     }
 
     /// One connection's I/O, then its place in the ready list, the dirty list (work left
-    /// over: the read budget ran out) and the timer heap; drops it once finished.
-    fn drive(&mut self, slot: usize, now: Instant) {
+    /// over: the read budget ran out) and the timer heap; drops it once finished. Deferred
+    /// (see [`drive_dirty`](Server::drive_dirty)) while the connection has events to hand
+    /// out and little to write, unless `force`.
+    fn drive(&mut self, slot: usize, now: Instant, force: bool) {
         let generation = self.slots[slot].generation;
         let Some(e) = self.slots[slot].entry.as_mut() else {
             return;
         };
+        if !force && e.ready && e.mc.connection().pending_transmit() < WRITE_BATCH {
+            // Stays dirty (for `flush`); driven once its events run out.
+            self.dirty.push(slot);
+            return;
+        }
         e.dirty = false;
         let news = e.mc.drive(self.poll.registry(), now);
         if e.mc.is_finished() {
