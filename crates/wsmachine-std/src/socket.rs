@@ -129,7 +129,7 @@ fn timeout_change(
 /// The adapter's error for an error event of the core.
 fn error_from(e: ConnectionError) -> Error {
     match e {
-        ConnectionError::Protocol(p) => Error::Protocol(p),
+        ConnectionError::Protocol(p, at) => Error::Protocol(p, at),
         ConnectionError::Timeout(t) => Error::Timeout(t),
         ConnectionError::Handshake(h) => Error::Handshake(h),
         other => Error::Connection(other),

@@ -48,7 +48,7 @@ pub use config::{Config, Limits, ReceiveMode, Timers};
 pub use connection::{AcceptError, Connection, State};
 #[cfg(feature = "deflate")]
 pub use deflate::{DeflateConfig, DeflateParams};
-pub use error::{ConnectionError, ProtocolError, SendError, Timeout};
+pub use error::{ConnectionError, Diagnostic, ProtocolError, SendError, Timeout};
 pub use event::{CloseReport, Closer, Event, TransportEnd};
 pub use handshake::{
     Accept, ClientRequest, Decision, HandshakeError, HandshakeLimits, Request, Response,

@@ -71,7 +71,7 @@ impl Connection {
     /// further input, Closed.
     pub(super) fn fail(&mut self, error: ProtocolError) {
         self.events
-            .push_back(Event::Error(ConnectionError::Protocol(error)));
+            .push_back(Event::Error(ConnectionError::Protocol(error, self.rx.last)));
         let frame = CloseFrame {
             code: error.close_code(),
             reason: error.reason().to_string(),

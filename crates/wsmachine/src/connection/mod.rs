@@ -330,6 +330,7 @@ impl Connection {
         self.timers.tick(now);
         if self.accepts_input() && !bytes.is_empty() {
             self.rx.buf.extend_from_slice(bytes);
+            self.rx.received += bytes.len() as u64;
             self.timers.note_rx();
         }
         self.state()
@@ -342,6 +343,7 @@ impl Connection {
         self.timers.tick(now);
         if self.accepts_input() && !bytes.is_empty() {
             self.timers.note_rx();
+            self.rx.received += bytes.len() as u64;
             if self.rx.buf.is_empty() {
                 self.rx.buf = bytes;
             } else {
@@ -377,6 +379,7 @@ impl Connection {
         if !self.accepts_input() {
             self.rx.buf.truncate(at);
         } else if self.rx.buf.len() > at {
+            self.rx.received += (self.rx.buf.len() - at) as u64;
             self.timers.note_rx();
         }
         self.state()
