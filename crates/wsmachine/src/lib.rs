@@ -37,6 +37,8 @@ pub mod io;
 pub mod mask;
 mod message;
 pub mod random;
+#[cfg(feature = "record")]
+pub mod record;
 mod role;
 mod time;
 mod transmit;

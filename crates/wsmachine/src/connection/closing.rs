@@ -23,6 +23,18 @@ impl Connection {
         code: CloseCode,
         reason: &str,
     ) -> Result<(), SendError> {
+        self.rec.close(now, code, reason);
+        let result = self.close_now(now, code, reason);
+        self.rec.sent(&result, &mut self.tx);
+        result
+    }
+
+    fn close_now(
+        &mut self,
+        now: Timestamp,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
         self.timers.tick(now);
         self.check_can_send()?;
         self.queue_close(CloseFrame::new(code, reason)?);
