@@ -279,6 +279,16 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
         self.stream
     }
 
+    /// Takes the transcript the connection recorded since the last call, when its config
+    /// had `record` set (feature `record`; empty otherwise). The chunks, concatenated, are
+    /// the transcript [`wsmachine::record::replay`] replays. Call it as you go (each round
+    /// of sends and receives) to keep the connection's memory small, and once more after
+    /// [`Error::Closed`]. Cost: no copy.
+    #[cfg(feature = "record")]
+    pub fn take_transcript(&mut self) -> Vec<u8> {
+        self.conn.take_transcript()
+    }
+
     /// Changes [`Options::write_timeout`] for the calls that follow.
     pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
         self.write_timeout = timeout;
