@@ -120,7 +120,8 @@ fn std_server_sends_fin_after_a_failing_close_while_it_drains() {
     .unwrap();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(T)).unwrap();
-    s.write_all(upgrade_request(addr, "/").as_bytes()).unwrap();
+    let request = upgrade_request(addr, "/");
+    s.write_all(request.as_bytes()).unwrap();
     assert!(read_head(&mut s).starts_with("HTTP/1.1 101"));
     s.write_all(&frame(0x81, b"unmasked", false)).unwrap();
     let mut close = [0u8; 2];
@@ -139,12 +140,18 @@ fn std_server_sends_fin_after_a_failing_close_while_it_drains() {
     s.write_all(&frame(0x82, &[7; 100], true)).unwrap();
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let end = ends.recv_timeout(T).expect("the server reports the end");
+    // The error says where: the first frame, right after the request's bytes.
+    match &end.error {
+        Some(Error::Protocol(ProtocolError::UnmaskedFrame, at)) => {
+            assert_eq!(at.offset, request.len() as u64, "{end}");
+            assert_eq!((at.frame, at.header), (0, [0x81, 8]), "{end}");
+        }
+        _ => panic!("expected an unmasked-frame error: {end}"),
+    }
+    let message = end.error.as_ref().unwrap().to_string();
     assert!(
-        matches!(
-            end.error,
-            Some(Error::Protocol(ProtocolError::UnmaskedFrame))
-        ),
-        "{end}"
+        message.contains(&format!("at byte {} (frame 0", request.len())),
+        "{message}"
     );
     let report = end.report.expect("a close report");
     assert_eq!(report.sent.unwrap().code, CloseCode::PROTOCOL);

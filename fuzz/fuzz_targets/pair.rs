@@ -263,12 +263,14 @@ fn run(data: &[u8]) -> Option<()> {
         server.use_deflate(c.params(), s.settings());
     }
     let mut client = Side::new(client);
+    client.w.write_transcript(Some("client"));
     client.w.out.deflate = setup.deflate.is_some();
     if setup.handshake {
         // The request bytes are not frames.
         client.w.out.skip_raw(client.w.conn.pending_transmit());
     }
     let mut server = Side::new(server);
+    server.w.write_transcript(Some("server"));
     server.w.out.deflate = setup.deflate.is_some();
     let mut p = Fuzzed {
         client,

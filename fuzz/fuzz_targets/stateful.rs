@@ -112,6 +112,7 @@ fn run(data: &[u8]) -> Option<()> {
     };
     let conn = Connection::open_with_random(role, config, Timestamp::ZERO, rng(setup.seed));
     let mut w = Watched::new(conn, Timestamp::ZERO);
+    w.write_transcript(None);
     w.queue_limit = Some(config.limits.max_send_queue);
     let peer = role.peer();
     let mut steps = 0;

@@ -5,6 +5,8 @@
 //! Every check here panics with a message that names the broken invariant; libFuzzer turns
 //! that panic into a crash report. See fuzz/README.md for the oracle.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
@@ -21,6 +23,42 @@ use wsmachine::{
 /// ping, a pong being written, one Close, a keepalive ping (each at most 125 + 6 bytes), with
 /// slack.
 pub const CONTROL_ALLOWANCE: usize = 700;
+
+/// `WSM_TRANSCRIPT_OUT=PATH`: every connection a target builds records its inputs, and the
+/// transcript is written to `PATH` as the run goes (so a crashing input leaves the
+/// transcript up to the crash), for `cargo fuzz run TARGET CRASH_FILE`. Targets with two
+/// connections (`pair`) write `PATH` with `-client` and `-server` before its extension. At
+/// the end of a run the transcript is replayed (`wsmachine::record::replay`) and must
+/// reproduce the run. Copy a transcript into `crates/wsmachine/tests/transcripts/` and it
+/// is a regression test.
+pub fn transcript_out() -> Option<&'static Path> {
+    static OUT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    OUT.get_or_init(|| std::env::var_os("WSM_TRANSCRIPT_OUT").map(PathBuf::from))
+        .as_deref()
+}
+
+/// `WSM_FUZZ_REPLAY=1`: record every input in memory and replay it at the end of the run
+/// (fuzzes the recorder and the replayer along with the core; slower).
+pub fn replay_check() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("WSM_FUZZ_REPLAY").is_some())
+}
+
+/// Whether connections record (either variable above is set): targets set
+/// `Config::record` from it.
+pub fn recording() -> bool {
+    transcript_out().is_some() || replay_check()
+}
+
+/// `path` with `-side` before its extension (`x.wsrec` -> `x-client.wsrec`).
+pub fn side_path(path: &Path, side: &str) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{side}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{side}"),
+    };
+    path.with_file_name(name)
+}
 
 /// A deterministic random source for a client's masking keys.
 pub fn rng(seed: u64) -> Box<SeededRandom> {
@@ -92,6 +130,7 @@ pub fn config_from_flags(flags: u8) -> Config {
     if flags & 0x10 != 0 {
         c.auto_fragment_size = Some(7);
     }
+    c.record = recording();
     c
 }
 
@@ -164,6 +203,7 @@ impl FuzzConfig {
             auto_pong: self.auto_pong,
             auto_fragment_size: self.auto_fragment.map(usize::from),
             deflate: None,
+            record: recording(),
         }
     }
 }
@@ -456,6 +496,9 @@ pub struct Watched {
     /// is empty.
     pub extra_allowance: usize,
     pub now: Timestamp,
+    /// What the connection recorded so far (when it records), and the file it goes to.
+    pub transcript: Vec<u8>,
+    pub transcript_file: Option<(PathBuf, std::fs::File)>,
 }
 
 impl Watched {
@@ -470,11 +513,59 @@ impl Watched {
             queue_limit: None,
             extra_allowance: 0,
             now,
+            transcript: Vec::new(),
+            transcript_file: None,
+        }
+    }
+
+    /// With `WSM_TRANSCRIPT_OUT` set, writes this connection's transcript to that path
+    /// (`side`: `Some("client")` inserts `-client` before the extension).
+    pub fn write_transcript(&mut self, side: Option<&str>) {
+        let Some(out) = transcript_out() else { return };
+        let path = match side {
+            Some(s) => side_path(out, s),
+            None => out.to_path_buf(),
+        };
+        let file = std::fs::File::create(&path)
+            .unwrap_or_else(|e| panic!("WSM_TRANSCRIPT_OUT {}: {e}", path.display()));
+        self.transcript_file = Some((path, file));
+        self.take_transcript();
+    }
+
+    /// Moves what the connection recorded into `transcript` and the file.
+    fn take_transcript(&mut self) {
+        let t = self.conn.take_transcript();
+        if t.is_empty() {
+            return;
+        }
+        if let Some((path, f)) = self.transcript_file.as_mut() {
+            f.write_all(&t)
+                .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        }
+        self.transcript.extend_from_slice(&t);
+    }
+
+    /// The run is over: the transcript, if any, must replay identically.
+    pub fn replay_transcript(&mut self) {
+        self.take_transcript();
+        if !self.conn.is_recording() {
+            return;
+        }
+        if let Err(e) = wsmachine::record::replay(&self.transcript) {
+            panic!("the run's transcript does not replay: {e}");
+        }
+        if let Some((path, _)) = &self.transcript_file {
+            eprintln!(
+                "transcript: {} ({} bytes, replays identically)",
+                path.display(),
+                self.transcript.len()
+            );
         }
     }
 
     /// Runs after every step.
     pub fn check(&mut self) {
+        self.take_transcript();
         let pending = self.conn.pending_transmit();
         if pending == 0 {
             self.extra_allowance = 0;
@@ -564,6 +655,7 @@ impl Watched {
         assert!(self.conn.send_text("x").is_err());
         assert!(self.conn.poll_event().is_none(), "event after Closed");
         assert_eq!(self.conn.pending_transmit(), 0, "output after Closed");
+        self.replay_transcript();
     }
 }
 
@@ -710,6 +802,7 @@ pub fn run_frame_target(role: Role, data: &[u8]) {
         conn.use_deflate(params, settings);
     }
     let mut w = Watched::new(conn, Timestamp::ZERO);
+    w.write_transcript(None);
     w.out.deflate = deflate;
     w.queue_limit = Some(config.limits.max_send_queue);
     let owned = flags & 0x20 != 0;

@@ -494,6 +494,15 @@ impl Receiver {
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.shared.peer_addr
     }
+
+    /// Takes the transcript the connection recorded since the last call, when its config
+    /// had `record` set (feature `record`; empty otherwise); the chunks, concatenated, are
+    /// what `wsmachine::record::replay` replays. Take it as you go, and once more after the
+    /// stream ended (the connection stays in memory while a handle does). Cost: no copy.
+    #[cfg(feature = "record")]
+    pub fn take_transcript(&self) -> Vec<u8> {
+        self.shared.lock().conn.take_transcript()
+    }
 }
 
 impl Drop for Receiver {
@@ -624,7 +633,13 @@ impl WebSocket {
         self.sender.buffered_amount()
     }
 
-    /// The peer's address, when the stream is a TCP stream the adapter recognizes (the
+    /// Takes what the connection recorded. See [`Receiver::take_transcript`].
+    #[cfg(feature = "record")]
+    pub fn take_transcript(&self) -> Vec<u8> {
+        self.receiver.take_transcript()
+    }
+
+        /// The peer's address, when the stream is a TCP stream the adapter recognizes (the
     /// tokio adapter also sees through a tokio-rustls stream over one); through a proxy,
     /// the proxy's.
     pub fn peer_addr(&self) -> Option<SocketAddr> {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use wsmachine::{AcceptError, HandshakeError, ProtocolError, SendError, Timeout};
+use wsmachine::{AcceptError, Diagnostic, HandshakeError, ProtocolError, SendError, Timeout};
 
 /// Why a connection is failing, reported as [`Event::Error`](crate::Event::Error) before
 /// [`Event::Closed`](crate::Event::Closed), or returned by a constructor.
@@ -13,7 +13,9 @@ pub enum Error {
     /// The transport failed.
     Io(io::Error),
     /// The peer broke the protocol; the connection was failed with the error's close code.
-    Protocol(ProtocolError),
+    /// The [`Diagnostic`] says where: the offending frame's offset in the received stream,
+    /// its index and its first two header bytes.
+    Protocol(ProtocolError, Diagnostic),
     /// A core timer gave up: keepalive (the peer is dead), close, handshake or idle.
     Timeout(Timeout),
     /// The opening handshake failed.
@@ -34,7 +36,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
-            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Protocol(e, at) => write!(f, "protocol error: {e} {at}"),
             Error::Timeout(t) => write!(f, "{t:?} timeout"),
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
             Error::Rejected(s) => write!(f, "upgrade rejected with status {s}"),
@@ -50,7 +52,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
-            Error::Protocol(e) => Some(e),
+            Error::Protocol(e, _) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::Accept(e) => Some(e),
             Error::Send(e) => Some(e),
@@ -80,7 +82,7 @@ impl From<SendError> for Error {
 impl From<wsmachine::ConnectionError> for Error {
     fn from(e: wsmachine::ConnectionError) -> Self {
         match e {
-            wsmachine::ConnectionError::Protocol(p) => Error::Protocol(p),
+            wsmachine::ConnectionError::Protocol(p, at) => Error::Protocol(p, at),
             wsmachine::ConnectionError::Timeout(t) => Error::Timeout(t),
             wsmachine::ConnectionError::Handshake(h) => Error::Handshake(h),
             other => Error::Connection(other),

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::io;
 
-use wsmachine::{AcceptError, CloseReport, HandshakeError, ProtocolError, SendError, Timeout};
+use wsmachine::{
+    AcceptError, CloseReport, Diagnostic, HandshakeError, ProtocolError, SendError, Timeout,
+};
 
 /// Everything that can go wrong on a blocking WebSocket. Never a panic.
 ///
@@ -19,7 +21,9 @@ pub enum Error {
     /// timeout (see above).
     Io(io::Error),
     /// The peer broke the protocol; the connection was failed with the error's close code.
-    Protocol(ProtocolError),
+    /// The [`Diagnostic`] says where: the offending frame's offset in the received stream,
+    /// its index and its first two header bytes.
+    Protocol(ProtocolError, Diagnostic),
     /// A core timer gave up: keepalive (the peer is dead), close, handshake or idle.
     Timeout(Timeout),
     /// The opening handshake failed (bad request or response, or a server refusal seen by a
@@ -57,7 +61,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
-            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Protocol(e, at) => write!(f, "protocol error: {e} {at}"),
             Error::Timeout(t) => write!(f, "{t:?} timeout"),
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
             Error::Rejected(s) => write!(f, "upgrade rejected with status {s}"),
@@ -80,7 +84,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
-            Error::Protocol(e) => Some(e),
+            Error::Protocol(e, _) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::Accept(e) => Some(e),
             Error::Send(e) => Some(e),

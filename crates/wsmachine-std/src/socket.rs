@@ -129,7 +129,7 @@ fn timeout_change(
 /// The adapter's error for an error event of the core.
 fn error_from(e: ConnectionError) -> Error {
     match e {
-        ConnectionError::Protocol(p) => Error::Protocol(p),
+        ConnectionError::Protocol(p, at) => Error::Protocol(p, at),
         ConnectionError::Timeout(t) => Error::Timeout(t),
         ConnectionError::Handshake(h) => Error::Handshake(h),
         other => Error::Connection(other),
@@ -277,6 +277,16 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
     /// Gives the stream back (whatever is still queued is dropped).
     pub fn into_inner(self) -> S {
         self.stream
+    }
+
+    /// Takes the transcript the connection recorded since the last call, when its config
+    /// had `record` set (feature `record`; empty otherwise). The chunks, concatenated, are
+    /// the transcript [`wsmachine::record::replay`] replays. Call it as you go (each round
+    /// of sends and receives) to keep the connection's memory small, and once more after
+    /// [`Error::Closed`]. Cost: no copy.
+    #[cfg(feature = "record")]
+    pub fn take_transcript(&mut self) -> Vec<u8> {
+        self.conn.take_transcript()
     }
 
     /// Changes [`Options::write_timeout`] for the calls that follow.

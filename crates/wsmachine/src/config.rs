@@ -131,6 +131,13 @@ pub struct Config {
     /// enable compression. Memory: see [`deflate`](crate::deflate).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
+    /// Record every input and output of the connection into a transcript (feature
+    /// `record`), default off: take it with
+    /// [`Connection::take_transcript`](crate::Connection::take_transcript) and replay it with
+    /// [`record::replay`](crate::record::replay). Memory and time: see the
+    /// [`record`](crate::record) module.
+    #[cfg(feature = "record")]
+    pub record: bool,
 }
 
 impl Config {
@@ -157,6 +164,8 @@ impl Default for Config {
             auto_fragment_size: None,
             #[cfg(feature = "deflate")]
             deflate: None,
+            #[cfg(feature = "record")]
+            record: false,
         }
     }
 }

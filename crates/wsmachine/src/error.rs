@@ -112,6 +112,63 @@ impl fmt::Display for ProtocolError {
     }
 }
 
+/// Where a protocol failure happened, so that a log shows what the peer did wrong and not
+/// only the close code: the offending frame's position in the received byte stream, its
+/// index among the frames received, and its first two header bytes.
+///
+/// Every [`ConnectionError::Protocol`] carries one. The frame is the one whose header or
+/// payload broke the rule: for a bad header (reserved bits, opcode, mask, length, limits),
+/// the header itself; for invalid UTF-8 or deflate data, the frame whose payload showed it
+/// (for a text message that ends inside a code point, its final frame); for a bad Close
+/// payload, the Close frame.
+///
+/// Cost: three counters kept by the receive path (two additions per read and per frame);
+/// nothing is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Diagnostic {
+    /// Byte offset of the frame's first header byte in the stream received from the peer,
+    /// counting every byte since the connection opened (a handshake's bytes included).
+    pub offset: u64,
+    /// Index of the frame among the frames received, from 0 (control frames count).
+    pub frame: u64,
+    /// The frame's first two header bytes as received: FIN, RSV1-3 and the opcode; MASK and
+    /// the 7-bit length.
+    pub header: [u8; 2],
+}
+
+impl Diagnostic {
+    /// The FIN bit of the offending header.
+    pub fn fin(&self) -> bool {
+        self.header[0] & 0x80 != 0
+    }
+
+    /// The RSV1-3 bits of the offending header, as a number from 0 to 7 (RSV1 is 4).
+    pub fn rsv(&self) -> u8 {
+        (self.header[0] >> 4) & 0x07
+    }
+
+    /// The opcode of the offending header (reserved values included).
+    pub fn opcode(&self) -> u8 {
+        self.header[0] & 0x0f
+    }
+
+    /// The MASK bit of the offending header.
+    pub fn masked(&self) -> bool {
+        self.header[1] & 0x80 != 0
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `at byte 1234 (frame 5, header 0xc1 0x85)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "at byte {} (frame {}, header {:#04x} {:#04x})",
+            self.offset, self.frame, self.header[0], self.header[1]
+        )
+    }
+}
+
 /// A timer that expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -142,18 +199,29 @@ impl fmt::Display for Timeout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectionError {
-    /// The peer misbehaved.
-    Protocol(ProtocolError),
+    /// The peer misbehaved: what it did, and where ([`Diagnostic`]: the frame's offset in
+    /// the received stream, its index and its header bytes).
+    Protocol(ProtocolError, Diagnostic),
     /// The opening handshake failed (for a server, the error response was queued).
     Handshake(HandshakeError),
     /// A timer expired.
     Timeout(Timeout),
 }
 
+impl ConnectionError {
+    /// Where the peer broke the protocol, for [`ConnectionError::Protocol`].
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
+        match self {
+            ConnectionError::Protocol(_, at) => Some(at),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ConnectionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ConnectionError::Protocol(e, at) => write!(f, "protocol error: {e} {at}"),
             ConnectionError::Handshake(e) => write!(f, "handshake failed: {e}"),
             ConnectionError::Timeout(t) => write!(f, "{t}"),
         }
@@ -230,7 +298,7 @@ impl std::error::Error for ProtocolError {}
 impl std::error::Error for ConnectionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConnectionError::Protocol(e) => Some(e),
+            ConnectionError::Protocol(e, _) => Some(e),
             ConnectionError::Handshake(e) => Some(e),
             ConnectionError::Timeout(e) => Some(e),
         }

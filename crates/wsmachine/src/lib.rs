@@ -37,6 +37,8 @@ pub mod io;
 pub mod mask;
 mod message;
 pub mod random;
+#[cfg(feature = "record")]
+pub mod record;
 mod role;
 mod time;
 mod transmit;
@@ -48,7 +50,7 @@ pub use config::{Config, Limits, ReceiveMode, Timers};
 pub use connection::{AcceptError, Connection, State};
 #[cfg(feature = "deflate")]
 pub use deflate::{DeflateConfig, DeflateParams};
-pub use error::{ConnectionError, ProtocolError, SendError, Timeout};
+pub use error::{ConnectionError, Diagnostic, ProtocolError, SendError, Timeout};
 pub use event::{CloseReport, Closer, Event, TransportEnd};
 pub use handshake::{
     Accept, ClientRequest, Decision, HandshakeError, HandshakeLimits, Request, Response,

@@ -34,6 +34,9 @@ pub(crate) struct MaskKeys {
     random: Box<dyn RandomSource>,
     batch: [u8; 64],
     next: usize,
+    /// Recording: every byte drawn, until the recorder takes them.
+    #[cfg(feature = "record")]
+    pub(crate) drawn: Option<alloc::vec::Vec<u8>>,
 }
 
 impl MaskKeys {
@@ -41,6 +44,10 @@ impl MaskKeys {
         if self.next + 4 > self.batch.len() {
             self.random.fill(&mut self.batch);
             self.next = 0;
+            #[cfg(feature = "record")]
+            if let Some(d) = self.drawn.as_mut() {
+                d.extend_from_slice(&self.batch);
+            }
         }
         let mut key = [0u8; 4];
         key.copy_from_slice(&self.batch[self.next..self.next + 4]);
@@ -56,6 +63,8 @@ impl Encoder {
             random,
             batch: [0; 64],
             next: 64,
+            #[cfg(feature = "record")]
+            drawn: None,
         })
     }
 

@@ -54,7 +54,7 @@ fn messages(events: &[Event]) -> Vec<Message> {
 
 fn protocol_error(events: &[Event]) -> Option<ProtocolError> {
     events.iter().find_map(|e| match e {
-        Event::Error(ConnectionError::Protocol(p)) => Some(*p),
+        Event::Error(ConnectionError::Protocol(p, _)) => Some(*p),
         _ => None,
     })
 }

@@ -276,7 +276,7 @@ fn the_bomb_costs_at_most_the_limit_and_fails_with_1009() {
         while let Some(e) = s.poll_event() {
             match e {
                 Event::Fragment(f) => inflated += f.data.len(),
-                Event::Error(ConnectionError::Protocol(p)) => error = Some(p),
+                Event::Error(ConnectionError::Protocol(p, _)) => error = Some(p),
                 _ => {}
             }
         }

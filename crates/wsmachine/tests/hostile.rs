@@ -14,7 +14,7 @@ fn expect_failure(mut conn: Connection, input: &[u8], code: u16) -> (Vec<Event>,
     let n = events.len();
     assert!(n >= 2, "expected an error and Closed, got {events:?}");
     let err = match &events[n - 2] {
-        Event::Error(ConnectionError::Protocol(e)) => *e,
+        Event::Error(ConnectionError::Protocol(e, _)) => *e,
         other => panic!("expected a protocol error, got {other:?} in {events:?}"),
     };
     assert_eq!(err.close_code(), CloseCode(code), "{err:?}");

@@ -23,6 +23,18 @@ impl Connection {
         code: CloseCode,
         reason: &str,
     ) -> Result<(), SendError> {
+        self.rec.close(now, code, reason);
+        let result = self.close_now(now, code, reason);
+        self.rec.sent(&result, &mut self.tx);
+        result
+    }
+
+    fn close_now(
+        &mut self,
+        now: Timestamp,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
         self.timers.tick(now);
         self.check_can_send()?;
         self.queue_close(CloseFrame::new(code, reason)?);
@@ -71,7 +83,7 @@ impl Connection {
     /// further input, Closed.
     pub(super) fn fail(&mut self, error: ProtocolError) {
         self.events
-            .push_back(Event::Error(ConnectionError::Protocol(error)));
+            .push_back(Event::Error(ConnectionError::Protocol(error, self.rx.last)));
         let frame = CloseFrame {
             code: error.close_code(),
             reason: error.reason().to_string(),

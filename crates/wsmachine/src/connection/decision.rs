@@ -24,6 +24,13 @@ impl Connection {
     /// `accept`, the client's first acceptable permessage-deflate offer is answered and
     /// the extension runs from here on (`deflate_params` tells).
     pub fn accept(&mut self, now: Timestamp, accept: &Accept) -> Result<(), AcceptError> {
+        self.rec.accept(now, accept);
+        let result = self.accept_now(now, accept);
+        self.rec.decided(&result, &mut self.tx);
+        result
+    }
+
+    fn accept_now(&mut self, now: Timestamp, accept: &Accept) -> Result<(), AcceptError> {
         self.timers.tick(now);
         let Phase::AwaitingDecision(req) = &self.phase else {
             return Err(AcceptError::NoPendingRequest);
@@ -67,6 +74,18 @@ impl Connection {
     /// Rejects the pending upgrade request with an HTTP `status`, headers and body; queues
     /// the response and closes (the transport should be closed once it is written).
     pub fn reject(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(), AcceptError> {
+        self.rec.reject(status, headers, body);
+        let result = self.reject_now(status, headers, body);
+        self.rec.decided(&result, &mut self.tx);
+        result
+    }
+
+    fn reject_now(
         &mut self,
         status: u16,
         headers: &[(String, String)],

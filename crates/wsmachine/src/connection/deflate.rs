@@ -130,6 +130,7 @@ impl Connection {
     /// message either way; later it would break the streams both ends keep. Cost: no
     /// allocation until the first compressed message.
     pub fn use_deflate(&mut self, params: DeflateParams, settings: DeflateConfig) {
+        self.rec.use_deflate(&params, &settings);
         self.deflate = Some(Box::new(DeflateState::new(self.role, params, &settings)));
     }
 }

@@ -55,6 +55,7 @@ mod deflate {
 mod decision;
 pub use decision::AcceptError;
 mod receive;
+mod record;
 mod send;
 mod timers;
 
@@ -133,6 +134,8 @@ pub struct Connection {
     /// permessage-deflate, when agreed.
     #[cfg(feature = "deflate")]
     deflate: Option<Box<crate::deflate::DeflateState>>,
+    /// The transcript being recorded (feature `record`, `Config::record`).
+    rec: record::Rec,
 }
 
 impl core::fmt::Debug for Connection {
@@ -157,6 +160,7 @@ impl Connection {
         now: Timestamp,
         phase: Phase,
         encoder: Encoder,
+        rec: record::Rec,
     ) -> Connection {
         let mut conn = Connection {
             role,
@@ -172,7 +176,9 @@ impl Connection {
             sending: None,
             #[cfg(feature = "deflate")]
             deflate: None,
+            rec,
         };
+        conn.rec.tap(&mut conn.tx);
         if matches!(conn.phase, Phase::Open) {
             conn.start_open_timers();
         } else if let Some(d) = config.timers.handshake_timeout {
@@ -191,12 +197,16 @@ impl Connection {
         now: Timestamp,
         mut random: Box<dyn RandomSource>,
     ) -> Result<Connection, HandshakeError> {
+        let mut rec = record::Rec::client(&config, now, request);
         #[cfg(feature = "deflate")]
         let request = &deflate::with_offer(request, &config);
-        let hs = ClientHandshake::new(request, random.as_mut(), config.limits.handshake)?;
+        let hs = rec.draw(random.as_mut(), |r| {
+            ClientHandshake::new(request, r, config.limits.handshake)
+        })?;
         let bytes = Bytes::copy_from_slice(hs.request_bytes());
         let phase = Phase::ClientHandshake(Box::new(hs));
-        let mut conn = Connection::build(Role::Client, config, now, phase, Encoder::client(random));
+        let encoder = Encoder::client(random);
+        let mut conn = Connection::build(Role::Client, config, now, phase, encoder, rec);
         conn.tx.push_handshake(bytes);
         Ok(conn)
     }
@@ -215,7 +225,8 @@ impl Connection {
     /// waits for [`accept`](Connection::accept) or [`reject`](Connection::reject).
     pub fn server(config: Config, now: Timestamp) -> Connection {
         let phase = Phase::ServerHandshake(Box::new(ServerHandshake::new(config.limits.handshake)));
-        Connection::build(Role::Server, config, now, phase, Encoder::Server)
+        let rec = record::Rec::server(&config, now);
+        Connection::build(Role::Server, config, now, phase, Encoder::Server, rec)
     }
 
     /// A connection already open, with no handshake: for transports that upgraded elsewhere
@@ -231,7 +242,8 @@ impl Connection {
             Role::Client => Encoder::client(random),
             Role::Server => Encoder::Server,
         };
-        Connection::build(role, config, now, Phase::Open, encoder)
+        let rec = record::Rec::open(role, &config, now);
+        Connection::build(role, config, now, Phase::Open, encoder, rec)
     }
 
     /// [`open_with_random`](Connection::open_with_random) with the default random source.
@@ -327,9 +339,11 @@ impl Connection {
     /// [`Decision`](crate::Decision) on a request, are held until then. Cost: one copy of
     /// `bytes` (use [`handle_input_owned`](Self::handle_input_owned) to avoid it).
     pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> State {
+        self.rec.input(now, bytes);
         self.timers.tick(now);
         if self.accepts_input() && !bytes.is_empty() {
             self.rx.buf.extend_from_slice(bytes);
+            self.rx.received += bytes.len() as u64;
             self.timers.note_rx();
         }
         self.state()
@@ -339,9 +353,11 @@ impl Connection {
     /// buffered it is taken as the receive buffer without a copy, and messages are split
     /// from it without copying; contiguous reads split off one buffer are joined in place.
     pub fn handle_input_owned(&mut self, now: Timestamp, bytes: BytesMut) -> State {
+        self.rec.input(now, &bytes);
         self.timers.tick(now);
         if self.accepts_input() && !bytes.is_empty() {
             self.timers.note_rx();
+            self.rx.received += bytes.len() as u64;
             if self.rx.buf.is_empty() {
                 self.rx.buf = bytes;
             } else {
@@ -369,6 +385,8 @@ impl Connection {
     /// read at time `now`, as [`handle_input`](Self::handle_input) does but without a copy.
     /// After close they are dropped.
     pub fn handle_input_appended(&mut self, now: Timestamp) -> State {
+        let appended = self.rx.lent_at.and_then(|at| self.rx.buf.get(at..));
+        self.rec.input(now, appended.unwrap_or_default());
         self.timers.tick(now);
         let Some(at) = self.rx.lent_at.take() else {
             return self.state();
@@ -377,6 +395,7 @@ impl Connection {
         if !self.accepts_input() {
             self.rx.buf.truncate(at);
         } else if self.rx.buf.len() > at {
+            self.rx.received += (self.rx.buf.len() - at) as u64;
             self.timers.note_rx();
         }
         self.state()
@@ -397,12 +416,14 @@ impl Connection {
     /// The peer ended its side (EOF). Events for what was fully received are still
     /// delivered, then [`Event::Closed`]: clean if the close handshake finished, else 1006.
     pub fn handle_eof(&mut self) -> State {
+        self.rec.eof();
         self.end_transport(TransportEnd::Eof)
     }
 
     /// The connection was reset: as [`handle_eof`](Connection::handle_eof), and nothing more
     /// will be written.
     pub fn handle_reset(&mut self) -> State {
+        self.rec.reset();
         self.tx.kill();
         self.end_transport(TransportEnd::Reset)
     }
@@ -410,6 +431,7 @@ impl Connection {
     /// Our write side is shut (a write failed): nothing more can be sent, so the connection
     /// ends after the events already received.
     pub fn handle_write_closed(&mut self) -> State {
+        self.rec.write_closed();
         self.tx.kill();
         self.end_transport(TransportEnd::WriteShut)
     }
@@ -433,7 +455,9 @@ impl Connection {
         if self.events.is_empty() {
             self.advance_input();
         }
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        self.rec.event(event.as_ref(), &mut self.tx);
+        event
     }
 
     /// The unwritten output, in order, as slices for a vectored write. Frame headers and
@@ -445,6 +469,7 @@ impl Connection {
     /// Marks `n` bytes of [`transmit_slices`](Connection::transmit_slices) as written.
     /// Partial writes are fine: the rest stays queued.
     pub fn advance_transmit(&mut self, n: usize) {
+        self.rec.advance(&self.tx, n);
         self.tx.advance(n);
     }
 
@@ -452,11 +477,14 @@ impl Connection {
     /// callers that hand buffers to an async write: the bytes live as long as the chunk.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.tx.pop_chunk()
+        let chunk = self.tx.pop_chunk();
+        self.rec.poll_transmit(chunk.as_ref());
+        chunk
     }
 
     /// Copies as much output as fits into `out` and marks it written; returns the count.
     pub fn write_transmit_to(&mut self, out: &mut Vec<u8>, max: usize) -> usize {
+        let start = out.len();
         let mut n = 0;
         for s in self.tx.slices() {
             let take = s.len().min(max.saturating_sub(n));
@@ -467,6 +495,8 @@ impl Connection {
             }
         }
         self.tx.advance(n);
+        self.rec
+            .write_transmit(max, out.get(start..).unwrap_or_default());
         n
     }
 

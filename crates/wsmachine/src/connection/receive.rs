@@ -12,7 +12,7 @@ use bytes::{Buf, BytesMut};
 use super::{Connection, Phase};
 use crate::close::{CloseFrame, ClosePayloadError};
 use crate::config::ReceiveMode;
-use crate::error::ProtocolError;
+use crate::error::{Diagnostic, ProtocolError};
 use crate::event::{Closer, Event};
 use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::handshake::HandshakeError;
@@ -56,6 +56,13 @@ pub(super) struct Receiver {
     pub(super) lent_at: Option<usize>,
     frame: Option<FrameInProgress>,
     message: Option<MessageInProgress>,
+    /// Bytes taken in since the connection opened (handshake included): the stream offset
+    /// of the buffer's end, for diagnostics.
+    pub(super) received: u64,
+    /// Frame headers decoded or rejected so far.
+    frames_seen: u64,
+    /// The last frame header decoded or rejected: where a protocol failure happened.
+    pub(super) last: Diagnostic,
 }
 
 #[cfg(feature = "deflate")]
@@ -86,7 +93,26 @@ impl Receiver {
             lent_at: None,
             frame: None,
             message: None,
+            received: 0,
+            frames_seen: 0,
+            last: Diagnostic::default(),
         }
+    }
+
+    /// A frame header starts the buffer and was decoded or rejected: it becomes the frame a
+    /// failure is reported at.
+    fn note_header(&mut self) {
+        let offset = self.received.saturating_sub(self.buf.len() as u64);
+        let header = [
+            self.buf.first().copied().unwrap_or(0),
+            self.buf.get(1).copied().unwrap_or(0),
+        ];
+        self.last = Diagnostic {
+            offset,
+            frame: self.frames_seen,
+            header,
+        };
+        self.frames_seen = self.frames_seen.saturating_add(1);
     }
 
     /// An empty buffer holding more than this much capacity is released when parsing stops,
@@ -229,7 +255,11 @@ impl Connection {
     }
 
     fn step_header(&mut self) -> Step {
-        let (header, n) = match FrameHeader::decode(&self.rx.buf) {
+        let decoded = FrameHeader::decode(&self.rx.buf);
+        if !matches!(decoded, Ok(None)) {
+            self.rx.note_header();
+        }
+        let (header, n) = match decoded {
             Ok(Some(h)) => h,
             Ok(None) => return Step::Blocked,
             Err(HeaderError::ReservedOpcode(op)) => {

@@ -52,6 +52,13 @@ impl Connection {
     }
 
     fn send_message(&mut self, message: Message, may_compress: bool) -> Result<(), SendError> {
+        self.rec.send(&message, may_compress);
+        let result = self.send_message_now(message, may_compress);
+        self.rec.sent(&result, &mut self.tx);
+        result
+    }
+
+    fn send_message_now(&mut self, message: Message, may_compress: bool) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.sending.is_some() {
             return Err(SendError::MessageInProgress);
@@ -143,6 +150,19 @@ impl Connection {
         is_last: bool,
         may_compress: bool,
     ) -> Result<(), SendError> {
+        self.rec.fragment(kind, &data, is_last, may_compress);
+        let result = self.send_fragment_now(kind, data, is_last, may_compress);
+        self.rec.sent(&result, &mut self.tx);
+        result
+    }
+
+    fn send_fragment_now(
+        &mut self,
+        kind: MessageKind,
+        data: Bytes,
+        is_last: bool,
+        may_compress: bool,
+    ) -> Result<(), SendError> {
         self.check_can_send()?;
         let (opcode, compress) = match (&self.sending, kind) {
             (Some((open, _, _)), k) if *open != k => return Err(SendError::KindMismatch),
@@ -201,6 +221,18 @@ impl Connection {
     }
 
     fn send_control(
+        &mut self,
+        opcode: OpCode,
+        payload: Bytes,
+        kind: FrameKind,
+    ) -> Result<(), SendError> {
+        self.rec.control(kind == FrameKind::Pong, &payload);
+        let result = self.send_control_now(opcode, payload, kind);
+        self.rec.sent(&result, &mut self.tx);
+        result
+    }
+
+    fn send_control_now(
         &mut self,
         opcode: OpCode,
         payload: Bytes,

@@ -139,6 +139,12 @@ impl Connection {
     /// Tells the connection the time; it acts on every deadline that has passed. Calling it
     /// early, late or twice is harmless. Events it causes are read with `poll_event`.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.rec.timeout(now);
+        self.run_timers(now);
+        self.rec.timeout_done(&mut self.tx);
+    }
+
+    fn run_timers(&mut self, now: Timestamp) {
         let now = self.timers.tick(now);
         if self.is_closed() {
             if self.timers.drain.is_some_and(|d| now >= d) {
