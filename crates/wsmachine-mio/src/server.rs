@@ -112,7 +112,10 @@ struct Slot {
 /// [`run_once`](Server::run_once)); reply with [`send`](Server::send) and the other
 /// commands before asking again. Events are parsed only when asked for, one at a time per
 /// connection, so a reply to a message is queued before the core looks at what came after
-/// it (a failing Close goes out after your reply, as Autobahn 3.2-5.15 require).
+/// it (a failing Close goes out after your reply, as Autobahn 3.2-5.15 require). Replies
+/// are written when the connection has no more events to hand out, or once
+/// [`WRITE_BATCH`] bytes are pending, so the replies to all the messages of one read go
+/// out in one vectored write ([`flush`](Server::flush) writes everything at once).
 ///
 /// Each I/O turn drives the connections that need it through the same loop as a
 /// [`MioConnection`] of your own (vectored writes, reads while the core wants input, FIN
