@@ -41,7 +41,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             core: wsmachine::Config::default(),
-            read_size: 16 << 10,
+            read_size: 64 << 10,
             linger: Duration::from_secs(10),
         }
     }

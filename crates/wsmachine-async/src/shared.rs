@@ -127,6 +127,10 @@ pub(crate) enum Step<T> {
     Yield,
 }
 
+/// Output pending at which the receiving side writes at once instead of when its events
+/// run out, and at which [`Sender::feed`](crate::Sender::feed) writes.
+pub(crate) const WRITE_BATCH: usize = 64 << 10;
+
 /// Everything behind the lock.
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
@@ -428,8 +432,12 @@ impl Inner {
             }
             if !self.closed_seen {
                 if let Some(event) = self.conn.poll_event() {
-                    // Pongs and the Close echo go out as part of polling.
-                    if self.conn.pending_transmit() > 0 || self.conn.is_closed() {
+                    // Replies, pongs and the Close echo go out when the events run out
+                    // (`poll_io` below, before waiting for input) or once `WRITE_BATCH`
+                    // bytes are pending: one write for the replies to the messages of one
+                    // read, not one per message. The core keeps them in order before any
+                    // later Close, whenever they are written.
+                    if self.conn.pending_transmit() >= WRITE_BATCH || self.conn.is_closed() {
                         self.poll_write(cx);
                         self.poll_end(cx);
                     }

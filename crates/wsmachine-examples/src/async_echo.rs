@@ -79,7 +79,9 @@ pub async fn echo_connection(mut ws: WebSocket, log: &Log) -> ConnectionEnd {
         match item {
             Ok(message) => {
                 end.messages += 1;
-                if let Err(e) = ws.send(message).await {
+                // Queued only: written with the replies to the rest of this read, when
+                // `recv` runs out of events.
+                if let Err(e) = ws.feed(message).await {
                     if !e.is_closed() {
                         log(format!("{peer}: echo send failed: {e}"));
                     }
