@@ -11,6 +11,8 @@
 //! - [`tls_echo`]: a `wss://` echo server over the tokio adapter and tokio-rustls.
 //! - [`http_echo`]: echo servers inside hyper and axum (the framework upgrades, the tokio
 //!   adapter runs on the upgraded I/O), the axum one behind an async token check.
+//! - [`uring_echo`]: an echo server on compio (io_uring, with a polling fallback), the
+//!   core's owned input and output buffers meeting completion I/O without a copy.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -23,6 +25,7 @@ pub mod smol_echo;
 pub mod std_echo;
 pub mod tls_echo;
 pub mod tokio_echo;
+pub mod uring_echo;
 
 use wsmachine::{Config, Limits};
 
