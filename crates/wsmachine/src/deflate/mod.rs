@@ -86,6 +86,7 @@ mod negotiate;
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};
 
+use crate::handshake::ExtensionOffer;
 use crate::role::Role;
 pub(crate) use codec::{Compressor, Decompressor, InvalidData};
 pub(crate) use negotiate::{check_response, is_deflate, negotiate_offers, response_params};
@@ -168,6 +169,18 @@ impl DeflateConfig {
         }
         s
     }
+
+    /// Server: the answer to the client's first acceptable `permessage-deflate` offer among
+    /// `offers` (a [`Request`](crate::Request)'s `extensions`), as
+    /// [`Connection::accept`](crate::Connection::accept) makes it; `None` when the client
+    /// offered none that is well formed. For a server whose 101 is written elsewhere: put
+    /// [`DeflateParams::to_header_value`] in its `Sec-WebSocket-Extensions` (through
+    /// [`Accept::extensions`](crate::Accept::extensions)) and run the connection with
+    /// [`Connection::use_deflate`](crate::Connection::use_deflate). Cost: one pass over
+    /// the offers' parameters.
+    pub fn negotiate(&self, offers: &[ExtensionOffer]) -> Option<DeflateParams> {
+        negotiate_offers(offers, self)
+    }
 }
 
 /// The permessage-deflate parameters both ends agreed on: the server's response element.
@@ -185,6 +198,17 @@ pub struct DeflateParams {
 }
 
 impl DeflateParams {
+    /// The parameters the `permessage-deflate` element among `extensions` states: a
+    /// client's [`Response::extensions`](crate::Response::extensions) (already checked
+    /// against the offer by the handshake), or an accepted server response's list parsed
+    /// with [`parse_extensions`](crate::handshake::parse_extensions). `None` when no
+    /// element is `permessage-deflate` or the first one is malformed (unknown, duplicate
+    /// or out-of-range parameter). Cost: one pass over the elements.
+    pub fn from_extensions(extensions: &[ExtensionOffer]) -> Option<DeflateParams> {
+        let element = extensions.iter().find(|e| is_deflate(&e.name))?;
+        response_params(element).ok()
+    }
+
     /// The response element that states these parameters, e.g.
     /// `permessage-deflate; server_no_context_takeover; client_max_window_bits=10`.
     pub fn to_header_value(&self) -> String {
