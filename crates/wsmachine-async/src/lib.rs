@@ -73,7 +73,7 @@ mod socket;
 
 pub use config::Config;
 pub use error::Error;
-pub use handshake::{client, open, server, tcp_target};
+pub use handshake::{client, from_connection, open, server, tcp_target};
 pub use runtime::{Alarm, BackgroundTask, LazyAlarm, Runtime, Transport};
 pub use socket::{Incoming, Receiver, Sender, WebSocket};
 

@@ -65,6 +65,10 @@
 //!   is released while the stream has nothing to read) and no send buffer: 5,000 idle
 //!   connections to the echo server example take about 3.7 KB each of its RSS (the
 //!   kernel's socket buffers aside).
+//! - permessage-deflate (cargo feature `deflate`, `Config::deflate`): the core's
+//!   compressor and decompressor, created on first use, about 428 KiB with both directions
+//!   keeping their context at the defaults (see `wsmachine::deflate` for the table and the
+//!   settings that cap it); an inflated message still counts against `max_message_size`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wsmachine_tokio::Error> {
@@ -93,7 +97,8 @@ mod handshake;
 mod runtime;
 
 pub use handshake::{
-    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with, open,
+    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with,
+    from_connection, open,
 };
 pub use wsmachine_async::{Config, Error, Incoming, Receiver, Sender, WebSocket};
 
