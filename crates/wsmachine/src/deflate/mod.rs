@@ -37,7 +37,12 @@
 //!
 //! A message is compressed when its payload is at least
 //! [`threshold`](DeflateConfig::threshold) bytes, unless sent with
-//! [`send_uncompressed`](crate::Connection::send_uncompressed); a caller-fragmented message
+//! [`send_uncompressed`](crate::Connection::send_uncompressed). A whole message whose
+//! compressed form is not smaller than the message (random or already compressed data,
+//! which deflate grows by a few bytes per 16 KiB) goes uncompressed instead, and the
+//! compressor starts a fresh context: so compression never makes a message bigger on the
+//! wire, and a message that fits the peer's frame limit plain fits it with the extension
+//! in use. (The deflate pass is spent either way.) A caller-fragmented message
 //! ([`send_fragment`](crate::Connection::send_fragment)) is compressed fragment by fragment
 //! with a sync flush each, so every frame carries its data at once. RSV1 is set on the first
 //! frame only. Control frames are never compressed; RSV1 on a control or continuation frame
@@ -336,6 +341,14 @@ impl DeflateState {
             }
         }
         self.scratch.split().freeze()
+    }
+
+    /// Forgets the compressor's context (frees its state): after a compressed message was
+    /// sent uncompressed instead, so that no later message refers to data the peer never
+    /// inflated. The peer's decompressor needs no reset: a fresh stream refers only to
+    /// what it sends itself.
+    pub(crate) fn discard_compressor(&mut self) {
+        self.compressor = None;
     }
 
     /// Inflates from `input` into `out` (appending at most `space` bytes); see
