@@ -2,7 +2,9 @@
 //! `hyper_echo_server` and `axum_echo_server` examples), run in-process on port 0: the
 //! framework parses and upgrades, wsmachine-http validates and answers, the tokio adapter
 //! echoes on the upgraded I/O. Driven by our std client (the standard exchange: 1 MiB
-//! messages, a ping, a burst of 100, a clean close) and by Python `websockets`; bad
+//! messages, a ping, a burst of 100, a clean close) and by Python `websockets`, with
+//! permessage-deflate (the servers' config has it: `upgrade_with` / `respond_with` answer
+//! the offer, the upgraded connection runs what the 101 agreed to) and without; bad
 //! upgrades get the core's error responses through the framework; axum's async token
 //! check refuses (401) or admits before the upgrade.
 
@@ -86,7 +88,8 @@ fn start(kind: Kind) -> Server {
     }
 }
 
-/// Our std client through the standard exchange against `url` with extra `headers`.
+/// Our std client (which offers permessage-deflate) through the standard exchange against
+/// `url` with extra `headers`; the server must have agreed to compress.
 fn std_exchange(url: &str, headers: &[(&str, &str)]) {
     let mut builder = ClientBuilder::new(url).config(wsm::big_config());
     for (n, v) in headers {
@@ -96,16 +99,28 @@ fn std_exchange(url: &str, headers: &[(&str, &str)]) {
         TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).unwrap();
     let (mut ws, response) = builder.client(stream).expect("the upgrade is accepted");
     assert_eq!(response.status, 101);
+    assert!(
+        ws.connection().deflate_params().is_some(),
+        "{:?}",
+        response.header("sec-websocket-extensions")
+    );
     let report = wsm::std_exchange(&mut ws).unwrap();
     assert!(report.clean, "{report:?}");
 }
 
-/// Python `websockets` through the standard exchange (tests/peers/py_client.py).
+/// Python `websockets` through the standard exchange (tests/peers/py_client.py), with
+/// compression off.
 fn python_exchange(url: &str) -> (bool, String) {
+    python_exchange_with(url, &[])
+}
+
+/// [`python_exchange`] with more client arguments (`--deflate`: offer permessage-deflate
+/// and fail unless the server accepts it).
+fn python_exchange_with(url: &str, args: &[&str]) -> (bool, String) {
     let Some(env) = peers::peer_env("http_upgrade") else {
         return (true, "OK (skipped)".into());
     };
-    let (ok, line, stderr) = peers::run_peer_client(&env, "py_client.py", url, T);
+    let (ok, line, stderr) = peers::run_peer_client_with(&env, "py_client.py", url, args, T);
     (ok, format!("{line} {stderr}"))
 }
 
@@ -153,6 +168,23 @@ fn hyper_echo_serves_python_websockets() {
     let server = start(Kind::Hyper);
     let (ok, out) = python_exchange(&server.url(""));
     assert!(ok && out.starts_with("OK"), "{out}");
+    let line = server.log_line("upgraded");
+    assert!(
+        line.ends_with("upgraded"),
+        "no offer, no compression: {line}"
+    );
+}
+
+#[test]
+fn hyper_echo_serves_python_websockets_with_deflate() {
+    let server = start(Kind::Hyper);
+    let (ok, out) = python_exchange_with(&server.url(""), &["--deflate"]);
+    assert!(ok && out.starts_with("OK"), "{out}");
+    if !out.contains("skipped") {
+        assert!(out.starts_with("OK 111 ext=permessage-deflate"), "{out}");
+        let line = server.log_line("upgraded");
+        assert!(line.contains("upgraded (permessage-deflate"), "{line}");
+    }
 }
 
 #[test]
@@ -228,4 +260,9 @@ fn axum_answers_bad_upgrades_with_the_cores_responses() {
     std_exchange(&server.url("x"), &[]);
     let (ok, out) = python_exchange(&server.url(""));
     assert!(ok && out.starts_with("OK"), "{out}");
+    let (ok, out) = python_exchange_with(&server.url(""), &["--deflate"]);
+    assert!(ok && out.starts_with("OK"), "{out}");
+    if !out.contains("skipped") {
+        assert!(out.starts_with("OK 111 ext=permessage-deflate"), "{out}");
+    }
 }

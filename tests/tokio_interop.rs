@@ -1,5 +1,7 @@
 //! wsmachine-tokio against real peers: Python `websockets`, Node `ws` and headless
-//! Chromium, installed by `scripts/install-peers.sh` (which writes `.peers/env`).
+//! Chromium, installed by `scripts/install-peers.sh` (which writes `.peers/env`), with
+//! compression off and with permessage-deflate (the peers' default settings, both roles;
+//! Chromium always offers it).
 //!
 //! Without `.peers/env` these tests FAIL, saying to run the script, unless
 //! `WSM_SKIP_INTEROP=1` is set (then they print a skip line and pass).
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::process::Command;
+use wsmachine::DeflateConfig;
 use wsmachine_examples::tokio_echo::{ChatOptions, Log, echo_config, serve_chat, serve_echo};
 use wsmachine_test_support::async_exchange;
 use wsmachine_test_support::peers::{self, PeerEnv, PeerServer};
@@ -30,15 +33,18 @@ fn capture() -> (Log, Arc<Mutex<Vec<String>>>) {
     (Arc::new(move |s| l.lock().unwrap().push(s)), lines)
 }
 
-/// A peer client runs the standard exchange against our in-process echo server.
-async fn peer_client_vs_our_echo(env: PeerEnv, client_script: &'static str) {
+/// A peer client runs the standard exchange against our in-process echo server (which
+/// accepts permessage-deflate: `echo_config`); with `deflate` the client offers it, and
+/// both ends must have agreed to it.
+async fn peer_client_vs_our_echo(env: PeerEnv, client_script: &'static str, deflate: bool) {
     let (log, lines) = capture();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve_echo(listener, echo_config(), log));
     let url = format!("ws://{addr}/");
+    let args: &[&str] = if deflate { &["--deflate"] } else { &[] };
     let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        peers::run_peer_client(&env, client_script, &url, LIMIT)
+        peers::run_peer_client_with(&env, client_script, &url, args, LIMIT)
     })
     .await
     .unwrap();
@@ -46,6 +52,25 @@ async fn peer_client_vs_our_echo(env: PeerEnv, client_script: &'static str) {
         ok && stdout.starts_with("OK 111"),
         "peer client said: {stdout}\nstderr: {stderr}"
     );
+    let connected = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.contains("connected"))
+        .cloned()
+        .unwrap_or_default();
+    if deflate {
+        assert!(
+            stdout.starts_with("OK 111 ext=permessage-deflate"),
+            "{stdout}"
+        );
+        assert!(
+            connected.contains("connected (permessage-deflate"),
+            "{connected}"
+        );
+    } else {
+        assert!(connected.ends_with("connected"), "{connected}");
+    }
     // Our side saw a clean close with 1000 both ways.
     let want = "closed: code 1000 (received 1000, sent 1000), clean";
     for _ in 0..250 {
@@ -62,7 +87,15 @@ async fn python_client_vs_tokio_echo_server() {
     let Some(env) = peers::peer_env("python_client_vs_tokio_echo_server") else {
         return;
     };
-    bounded(peer_client_vs_our_echo(env, "py_client.py")).await
+    bounded(peer_client_vs_our_echo(env, "py_client.py", false)).await
+}
+
+#[tokio::test]
+async fn python_client_deflate_vs_tokio_echo_server() {
+    let Some(env) = peers::peer_env("python_client_deflate_vs_tokio_echo_server") else {
+        return;
+    };
+    bounded(peer_client_vs_our_echo(env, "py_client.py", true)).await
 }
 
 #[tokio::test]
@@ -70,17 +103,52 @@ async fn node_client_vs_tokio_echo_server() {
     let Some(env) = peers::peer_env("node_client_vs_tokio_echo_server") else {
         return;
     };
-    bounded(peer_client_vs_our_echo(env, "node_client.js")).await
+    bounded(peer_client_vs_our_echo(env, "node_client.js", false)).await
 }
 
-/// Our client runs the standard exchange against a peer echo server.
-async fn our_client_vs_peer_echo(env: PeerEnv, server_script: &str) {
-    let server = PeerServer::start(&env, server_script);
-    let cfg = Config::new().max_message_size(64 << 20);
+#[tokio::test]
+async fn node_client_deflate_vs_tokio_echo_server() {
+    let Some(env) = peers::peer_env("node_client_deflate_vs_tokio_echo_server") else {
+        return;
+    };
+    bounded(peer_client_vs_our_echo(env, "node_client.js", true)).await
+}
+
+/// Our client runs the standard exchange against a peer echo server; with `deflate` both
+/// offer/accept permessage-deflate (default settings each side) and must agree on it.
+async fn our_client_vs_peer_echo(env: PeerEnv, server_script: &str, deflate: bool) {
+    let server = if deflate {
+        PeerServer::start_with(&env, server_script, &["--deflate"])
+    } else {
+        PeerServer::start(&env, server_script)
+    };
+    let mut cfg = Config::new().max_message_size(64 << 20);
+    if deflate {
+        cfg = cfg.deflate(Some(DeflateConfig::default()));
+    }
     let mut ws = wsmachine_tokio::connect_with(&server.url(), cfg)
         .await
         .unwrap();
+    assert_eq!(
+        ws.deflate_params().is_some(),
+        deflate,
+        "{:?}",
+        ws.response()
+    );
     async_exchange::standard_exchange(&mut ws).await.unwrap();
+    let server = tokio::task::spawn_blocking(move || {
+        if deflate {
+            let ext = server.ext_line(LIMIT);
+            assert!(
+                ext.as_deref()
+                    .is_some_and(|e| e.starts_with("permessage-deflate")),
+                "the peer server agreed to {ext:?}"
+            );
+        }
+        server
+    })
+    .await
+    .unwrap();
     let close = tokio::task::spawn_blocking(move || server.close_line(LIMIT))
         .await
         .unwrap();
@@ -96,7 +164,15 @@ async fn tokio_client_vs_python_echo_server() {
     let Some(env) = peers::peer_env("tokio_client_vs_python_echo_server") else {
         return;
     };
-    bounded(our_client_vs_peer_echo(env, "py_echo_server.py")).await
+    bounded(our_client_vs_peer_echo(env, "py_echo_server.py", false)).await
+}
+
+#[tokio::test]
+async fn tokio_client_deflate_vs_python_echo_server() {
+    let Some(env) = peers::peer_env("tokio_client_deflate_vs_python_echo_server") else {
+        return;
+    };
+    bounded(our_client_vs_peer_echo(env, "py_echo_server.py", true)).await
 }
 
 #[tokio::test]
@@ -104,7 +180,15 @@ async fn tokio_client_vs_node_echo_server() {
     let Some(env) = peers::peer_env("tokio_client_vs_node_echo_server") else {
         return;
     };
-    bounded(our_client_vs_peer_echo(env, "node_echo_server.js")).await
+    bounded(our_client_vs_peer_echo(env, "node_echo_server.js", false)).await
+}
+
+#[tokio::test]
+async fn tokio_client_deflate_vs_node_echo_server() {
+    let Some(env) = peers::peer_env("tokio_client_deflate_vs_node_echo_server") else {
+        return;
+    };
+    bounded(our_client_vs_peer_echo(env, "node_echo_server.js", true)).await
 }
 
 #[tokio::test]
@@ -138,6 +222,25 @@ async fn chromium_selftest_vs_tokio_chat_server() {
             "chromium self-test: {stdout}\nstderr: {}\nserver log: {:?}",
             String::from_utf8_lossy(&out.stderr),
             lines.lock().unwrap()
+        );
+        // Chromium offers permessage-deflate and the chat server accepts it: both ends
+        // say so (the page reports ws.extensions, the server logs what it agreed to), so
+        // the 1 MiB echoes above went compressed both ways.
+        assert!(
+            stdout.contains("extensions \"permessage-deflate"),
+            "the page reports no permessage-deflate: {stdout}"
+        );
+        let joined = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("joined"))
+            .cloned();
+        assert!(
+            joined
+                .as_deref()
+                .is_some_and(|l| l.contains("joined (permessage-deflate")),
+            "the server did not agree to permessage-deflate: {joined:?}"
         );
     })
     .await

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Node `ws` client running the standard exchange against an echo server.
 //
-// Usage: node node_client.js URL            e.g. node node_client.js ws://127.0.0.1:9001/
+// Usage: node node_client.js URL [--deflate]   e.g. node node_client.js ws://127.0.0.1:9001/
 //
 // Needs tests/peers/node_modules (scripts/install-peers.sh); `ws` is resolved
-// relative to this file. perMessageDeflate off, maxPayload 64 MiB.
-// Prints exactly one line on stdout: `OK <n messages>` (exit 0) or
-// `FAIL <reason>` (exit 1). The whole run is bounded by 30 s.
+// relative to this file. perMessageDeflate off (--deflate: `perMessageDeflate:
+// true`, ws's default offer, which the server must accept), maxPayload 64 MiB.
+// Prints exactly one line on stdout: `OK <n messages>` (with --deflate:
+// `OK <n> ext=<the extensions ws agreed to>`) (exit 0) or `FAIL <reason>`
+// (exit 1). The whole run is bounded by 30 s.
 //
 // THE STANDARD EXCHANGE (identical in py_client.py and node_client.js; n = 111)
 // Each item is sent alone, then its echo is awaited and checked for the same
@@ -104,9 +106,9 @@ function check(label, sent, got) {
   }
 }
 
-function exchange(url) {
+function exchange(url, deflate) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_PAYLOAD });
+    const ws = new WebSocket(url, { perMessageDeflate: deflate, maxPayload: MAX_PAYLOAD });
     const inbox = []; // received {isBinary, bytes} not yet taken
     let waiter = null; // resolve function of a pending recv()
     let pongWaiter = null;
@@ -156,6 +158,9 @@ function exchange(url) {
 
     ws.on('open', async () => {
       try {
+        if (deflate && !ws.extensions.startsWith('permessage-deflate')) {
+          throw new Fail(`permessage-deflate not negotiated (extensions: ${JSON.stringify(ws.extensions)})`);
+        }
         for (const [label, msg] of standardMessages()) {
           ws.send(msg.bytes, { binary: msg.isBinary });
           check(label, msg, await recv());
@@ -179,7 +184,7 @@ function exchange(url) {
         if (closed.code !== 1000) {
           throw new Fail(`close code received back is ${closed.code} (reason ${JSON.stringify(closed.reason)}), expected 1000`);
         }
-        resolve(count);
+        resolve(deflate ? `${count} ext=${ws.extensions}` : `${count}`);
       } catch (e) {
         ws.terminate();
         reject(e);
@@ -193,9 +198,12 @@ function finish(line, code) {
   process.exit(code);
 }
 
-if (process.argv.length !== 3) finish('FAIL usage: node_client.js URL', 1);
+const args = process.argv.slice(2);
+const deflate = args.includes('--deflate');
+const rest = args.filter((a) => a !== '--deflate');
+if (rest.length !== 1) finish('FAIL usage: node_client.js URL [--deflate]', 1);
 setTimeout(() => finish(`FAIL timeout after ${TIMEOUT_MS / 1000} s`, 1), TIMEOUT_MS);
-exchange(process.argv[2]).then(
+exchange(rest[0], deflate).then(
   (n) => finish(`OK ${n}`, 0),
   (e) => finish(`FAIL ${e instanceof Fail ? '' : e.name + ': '}${e.message}`, 1),
 );

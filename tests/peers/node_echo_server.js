@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Node `ws` echo server, a reference peer for wsmachine's interop tests.
 //
-// Usage: node node_echo_server.js [--port N]      (default 0 = any free port)
+// Usage: node node_echo_server.js [--port N] [--deflate]   (default port 0 = any free port)
 //
 // Needs tests/peers/node_modules (scripts/install-peers.sh); it resolves `ws`
 // relative to this file, so the working directory does not matter.
@@ -11,8 +11,9 @@
 //
 // on stdout. Every text message is echoed back as text and every binary message
 // as binary, unchanged (fragmented messages are echoed as one message).
-// perMessageDeflate is off, maxPayload is 64 MiB. When a connection ends it
-// prints one line
+// perMessageDeflate is off (--deflate: `perMessageDeflate: true`, ws's defaults;
+// each connection then prints `EXT <the extensions ws agreed to, or none>` when
+// it opens), maxPayload is 64 MiB. When a connection ends it prints one line
 //
 //     CLOSE <received code> <sent code>
 //
@@ -29,12 +30,14 @@ const { WebSocketServer } = require('ws');
 const MAX_PAYLOAD = 64 * 1024 * 1024;
 
 let port = 0;
+let deflate = false;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--port' && i + 1 < argv.length) port = Number(argv[++i]);
   else if (argv[i].startsWith('--port=')) port = Number(argv[i].slice(7));
+  else if (argv[i] === '--deflate') deflate = true;
   else {
-    process.stderr.write(`usage: node_echo_server.js [--port N]\n`);
+    process.stderr.write(`usage: node_echo_server.js [--port N] [--deflate]\n`);
     process.exit(2);
   }
 }
@@ -42,7 +45,7 @@ for (let i = 0; i < argv.length; i++) {
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
-  perMessageDeflate: false,
+  perMessageDeflate: deflate,
   maxPayload: MAX_PAYLOAD,
 });
 
@@ -56,6 +59,7 @@ wss.on('error', (err) => {
 });
 
 wss.on('connection', (ws) => {
+  if (deflate) process.stdout.write(`EXT ${ws.extensions || 'none'}\n`);
   // `ws` does not expose the code of the close frame it sent, so record it at
   // the sender: `undefined` means an empty close frame (reported as 1005).
   let sent = 'none';

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Python `websockets` client running the standard exchange against an echo server.
 
-Usage: py_client.py URL            e.g. py_client.py ws://127.0.0.1:9001/
+Usage: py_client.py URL [--deflate]    e.g. py_client.py ws://127.0.0.1:9001/
 
 Run it with the venv interpreter written by scripts/install-peers.sh (PEER_PYTHON
-in .peers/env). Compression off, max message size 64 MiB, keepalive pings off.
-Prints exactly one line on stdout: `OK <n messages>` (exit 0) or `FAIL <reason>`
+in .peers/env). Compression off (--deflate: websockets' default permessage-deflate
+offer, which the server must accept), max message size 64 MiB, keepalive pings
+off. Prints exactly one line on stdout: `OK <n messages>` (with --deflate:
+`OK <n> ext=<the server's Sec-WebSocket-Extensions>`) (exit 0) or `FAIL <reason>`
 (exit 1). The whole run is bounded by 30 s.
 
 THE STANDARD EXCHANGE (identical in py_client.py and node_client.js; n = 111)
@@ -94,9 +96,13 @@ def check(label, sent, got):
         raise Fail(f"{label}: echo differs ({len(a)} bytes sent, {len(b)} received, first difference at byte {first})")
 
 
-async def exchange(url):
+async def exchange(url, deflate):
     count = 0
-    async with connect(url, compression=None, max_size=MAX_SIZE, ping_interval=None) as ws:
+    compression = "deflate" if deflate else None
+    async with connect(url, compression=compression, max_size=MAX_SIZE, ping_interval=None) as ws:
+        ext = ws.response.headers.get("Sec-WebSocket-Extensions")
+        if deflate and not (ext or "").startswith("permessage-deflate"):
+            raise Fail(f"permessage-deflate not negotiated (Sec-WebSocket-Extensions: {ext!r})")
         try:
             for label, msg in standard_messages():
                 await ws.send(msg)
@@ -118,14 +124,14 @@ async def exchange(url):
             raise Fail("no close frame received back")
         if rcvd.code != 1000:
             raise Fail(f"close code received back is {rcvd.code} (reason {rcvd.reason!r}), expected 1000")
-    return count
+    return f"{count} ext={ext}" if deflate else str(count)
 
 
-async def run(url):
+async def run(url, deflate):
     deadline = asyncio.timeout(TIMEOUT)
     try:
         async with deadline:
-            return await exchange(url)
+            return await exchange(url, deflate)
     except TimeoutError as e:
         if deadline.expired():
             raise Fail(f"timeout after {TIMEOUT:.0f} s") from None
@@ -133,11 +139,14 @@ async def run(url):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print("FAIL usage: py_client.py URL", flush=True)
+    args = sys.argv[1:]
+    deflate = "--deflate" in args
+    args = [a for a in args if a != "--deflate"]
+    if len(args) != 1:
+        print("FAIL usage: py_client.py URL [--deflate]", flush=True)
         return 1
     try:
-        n = asyncio.run(run(sys.argv[1]))
+        n = asyncio.run(run(args[0], deflate))
     except Fail as e:
         print(f"FAIL {e}", flush=True)
         return 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python `websockets` echo server, a reference peer for wsmachine's interop tests.
 
-Usage: py_echo_server.py [--port N]      (default 0 = any free port)
+Usage: py_echo_server.py [--port N] [--deflate]     (default port 0 = any free port)
 
 Run it with the venv interpreter written by scripts/install-peers.sh (PEER_PYTHON
 in .peers/env). Binds 127.0.0.1 only. Once listening it prints
@@ -10,7 +10,9 @@ in .peers/env). Binds 127.0.0.1 only. Once listening it prints
 
 on stdout. Every text message is echoed back as text and every binary message as
 binary, unchanged (fragmented messages are echoed as one message). Compression
-(permessage-deflate) is off, max message size is 64 MiB, keepalive pings are off.
+(permessage-deflate) is off (--deflate: on, websockets' default settings; each
+connection then prints `EXT <its Sec-WebSocket-Extensions, or none>` when it
+opens), max message size is 64 MiB, keepalive pings are off.
 When a connection ends it prints one line
 
     CLOSE <received code> <sent code>
@@ -31,6 +33,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 MAX_SIZE = 64 * 1024 * 1024
+DEFLATE = False
 
 
 def code_of(frame):
@@ -38,6 +41,8 @@ def code_of(frame):
 
 
 async def echo(ws):
+    if DEFLATE:
+        print(f"EXT {ws.response.headers.get('Sec-WebSocket-Extensions', 'none')}", flush=True)
     try:
         async for message in ws:  # str for text, bytes for binary
             await ws.send(message)
@@ -51,12 +56,15 @@ async def echo(ws):
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--deflate", action="store_true")
     args = parser.parse_args()
+    global DEFLATE
+    DEFLATE = args.deflate
     async with serve(
         echo,
         "127.0.0.1",
         args.port,
-        compression=None,
+        compression="deflate" if args.deflate else None,
         max_size=MAX_SIZE,
         ping_interval=None,
     ) as server:

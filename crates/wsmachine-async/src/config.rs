@@ -153,6 +153,15 @@ impl Config {
         self
     }
 
+    /// permessage-deflate (RFC 7692; cargo feature `deflate`): `Some` offers it (client) or
+    /// accepts a client's offer (server) with these settings; `None` (the default) declines.
+    /// The core negotiates, compresses and inflates (bounded by `max_message_size`).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, deflate: Option<wsmachine::DeflateConfig>) -> Self {
+        self.core.deflate = deflate;
+        self
+    }
+
     /// Spare room asked for each read (at least 512 bytes). See [`Config::read_size`].
     pub fn read_size(mut self, bytes: usize) -> Self {
         self.read_size = bytes.max(512);

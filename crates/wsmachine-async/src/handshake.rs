@@ -1,6 +1,6 @@
 //! Opening connections, for the adapter crates: [`client`] (and [`client_with_prefix`]
-//! after a proxy tunnel), [`server`] (and [`server_async`] with an async decision) and the
-//! handshake-free [`open`] over a [`Transport`] and a [`Runtime`]; [`tcp_target`] for a
+//! after a proxy tunnel), [`server`] (and [`server_async`] with an async decision), the
+//! handshake-free [`open`] and [`from_connection`] over a [`Transport`] and a [`Runtime`]; [`tcp_target`] for a
 //! `connect(url)`.
 
 use std::future::Future;
@@ -248,7 +248,20 @@ pub fn open(
     role: Role,
     config: Config,
 ) -> WebSocket {
-    let origin = runtime.now();
     let conn = Connection::open(role, config.core, Timestamp::ZERO);
+    from_connection(io, runtime, conn, config)
+}
+
+/// [`open`] for a core connection the caller built (e.g. one running permessage-deflate
+/// agreed in a 101 written elsewhere, with `Connection::use_deflate`). Its own config
+/// governs the core; `config` gives the read size and linger. Its clock starts now: build
+/// `conn` at `Timestamp::ZERO` just before.
+pub fn from_connection(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    conn: Connection,
+    config: Config,
+) -> WebSocket {
+    let origin = runtime.now();
     WebSocket::new(Shared::new(io, runtime, conn, origin, &config), None, None)
 }

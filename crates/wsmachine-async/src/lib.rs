@@ -75,7 +75,9 @@ mod socket;
 pub use client::{ClientOptions, IntoClientRequest, proxy_tunnel, within};
 pub use config::Config;
 pub use error::Error;
-pub use handshake::{client, client_with_prefix, open, server, server_async, tcp_target};
+pub use handshake::{
+    client, client_with_prefix, from_connection, open, server, server_async, tcp_target,
+};
 pub use runtime::{Alarm, BackgroundTask, LazyAlarm, Runtime, Transport};
 pub use socket::{Incoming, Receiver, Sender, WebSocket};
 

@@ -526,6 +526,14 @@ impl Receiver {
         self.shared.lock().conn.state()
     }
 
+    /// The permessage-deflate parameters in use (feature `deflate`), as negotiated in the
+    /// handshake or set on the core before [`from_connection`](crate::from_connection);
+    /// `None` when messages are not compressed.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<wsmachine::DeflateParams> {
+        self.shared.lock().conn.deflate_params().copied()
+    }
+
     /// The peer's address, when the stream is a TCP stream the adapter recognizes (the
     /// tokio adapter also sees through a tokio-rustls stream over one); through a proxy,
     /// the proxy's.
@@ -674,6 +682,12 @@ impl WebSocket {
     /// Bytes queued and not yet written. See [`Sender::buffered_amount`].
     pub fn buffered_amount(&self) -> usize {
         self.sender.buffered_amount()
+    }
+
+    /// The permessage-deflate parameters in use. See [`Receiver::deflate_params`].
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<wsmachine::DeflateParams> {
+        self.receiver.deflate_params()
     }
 
     /// Takes what the connection recorded. See [`Receiver::take_transcript`].

@@ -44,6 +44,14 @@ pub fn peer_name(peer: Option<SocketAddr>) -> String {
     peer.map_or_else(|| "?".into(), |a| a.to_string())
 }
 
+/// For the log: ` (permessage-deflate; <agreed parameters>)` when `ws` compresses, else
+/// nothing.
+pub fn compression_note(ws: &WebSocket) -> String {
+    ws.deflate_params()
+        .map(|p| format!(" ({})", p.to_header_value()))
+        .unwrap_or_default()
+}
+
 /// How one echo connection ended.
 #[derive(Debug)]
 pub struct ConnectionEnd {

@@ -3,10 +3,12 @@
 //!
 //! The recipe, the same in both: the framework parses the request;
 //! [`wsmachine_http`] validates it with the core's checks and builds the `101` (or the
-//! error response: 400, 405, 426 ...); the framework writes it and hands over the
-//! connection (`hyper::upgrade::on`); the tokio adapter runs a server connection with no
-//! HTTP handshake ([`wsmachine_tokio::open`]) on the upgraded I/O
-//! (`hyper_util::rt::TokioIo`). The axum server also shows an async decision before the
+//! error response: 400, 405, 426 ...), answering a permessage-deflate offer when the config
+//! has `deflate` ([`wsmachine_http::upgrade_with`], [`wsmachine_http::respond_with`]); the
+//! framework writes it and hands over the connection (`hyper::upgrade::on`); the tokio
+//! adapter runs the server connection that `101` agreed to
+//! ([`wsmachine_http::server_connection`], no HTTP handshake) on the upgraded I/O
+//! (`hyper_util::rt::TokioIo`) with [`wsmachine_tokio::from_connection`]. The axum server also shows an async decision before the
 //! upgrade: a token checked against a store that is awaited, as a database would be.
 
 use std::collections::HashSet;
@@ -23,7 +25,7 @@ use hyper::service::service_fn;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use wsmachine::{Accept, Decision, Request, Role};
+use wsmachine::{Accept, Connection, Decision, Request};
 use wsmachine_tokio::Config;
 
 use crate::tokio_echo::{Log, echo};
@@ -35,13 +37,17 @@ fn with_peer(log: &Log, peer: SocketAddr) -> Log {
 }
 
 /// Once the framework has written the `101`, runs the echo on the upgraded connection
-/// (a task of its own, so the HTTP service returns at once).
-fn echo_after_upgrade(on_upgrade: OnUpgrade, config: Config, log: Log) {
+/// `conn` (built for that `101`: permessage-deflate if it agreed to it), in a task of its
+/// own so that the HTTP service returns at once.
+fn echo_after_upgrade(on_upgrade: OnUpgrade, conn: Connection, config: Config, log: Log) {
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws = wsmachine_tokio::open(TokioIo::new(upgraded), Role::Server, config);
-                log("upgraded".into());
+                let ws = wsmachine_tokio::from_connection(TokioIo::new(upgraded), conn, config);
+                match ws.deflate_params() {
+                    Some(p) => log(format!("upgraded ({})", p.to_header_value())),
+                    None => log("upgraded".into()),
+                }
                 echo(ws, &log).await;
             }
             Err(e) => log(format!("upgrade failed: {e}")),
@@ -62,9 +68,10 @@ async fn hyper_upgrade(
     config: Config,
     log: Log,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    match wsmachine_http::upgrade(&req, &[] as &[&str]) {
+    match wsmachine_http::upgrade_with(&req, &[] as &[&str], &config.core) {
         Ok(upgrade) => {
-            echo_after_upgrade(hyper::upgrade::on(&mut req), config, log);
+            let conn = upgrade.connection(config.core);
+            echo_after_upgrade(hyper::upgrade::on(&mut req), conn, config, log);
             Ok(upgrade.response.map(|()| Full::default()))
         }
         Err(e) => {
@@ -186,9 +193,10 @@ async fn axum_upgrade(
         }
     };
     let decision = decide(&request, &app.tokens).await;
-    let response = wsmachine_http::respond(&request, &decision);
+    let response = wsmachine_http::respond_with(&request, &decision, &app.config.core);
     if response.status() == hyper::StatusCode::SWITCHING_PROTOCOLS {
-        echo_after_upgrade(hyper::upgrade::on(&mut req), app.config, log);
+        let conn = wsmachine_http::server_connection(&response, app.config.core);
+        echo_after_upgrade(hyper::upgrade::on(&mut req), conn, app.config, log);
     } else {
         log(format!("refused {}: {}", req.uri(), response.status()));
     }

@@ -19,7 +19,9 @@ use wsmachine::{CloseCode, Message};
 
 use wsmachine_tokio::{Config, Decision, accept_with, accept_with_prefix};
 
-pub use crate::async_echo::{AcceptErrors, Log, describe_report, echo, stderr_log};
+pub use crate::async_echo::{
+    AcceptErrors, Log, compression_note, describe_report, echo, stderr_log,
+};
 
 /// The echo server's configuration: [`big_message_config`](crate::big_message_config)
 /// (messages and frames up to 64 MiB, a 160 MiB send queue) with the adapter's defaults.
@@ -71,7 +73,7 @@ pub async fn serve_echo_capped(
             let _slot = slot;
             match accept_with(stream, config, |_| Decision::accept()).await {
                 Ok(ws) => {
-                    log(format!("{addr}: connected"));
+                    log(format!("{addr}: connected{}", compression_note(&ws)));
                     echo(ws, &log).await;
                 }
                 Err(e) => log(format!("{addr}: handshake failed: {e}")),
@@ -83,7 +85,8 @@ pub async fn serve_echo_capped(
 /// The chat server's settings.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatOptions {
-    /// Per-connection configuration (keepalive timers find dead clients).
+    /// Per-connection configuration (keepalive timers find dead clients; permessage-deflate
+    /// accepted, as every browser offers it).
     pub config: Config,
     /// Messages that may wait for one client; a client that falls further behind is dropped
     /// (closed with 1008) so that it cannot stall the others.
@@ -95,7 +98,8 @@ impl Default for ChatOptions {
         ChatOptions {
             config: Config::new()
                 .ping_interval(Some(Duration::from_secs(5)))
-                .pong_timeout(Some(Duration::from_secs(5))),
+                .pong_timeout(Some(Duration::from_secs(5)))
+                .deflate(Some(wsmachine::DeflateConfig::default())),
             client_queue: 256,
         }
     }
@@ -253,7 +257,10 @@ async fn chat_connection(
             return;
         }
     };
-    log(format!("client {id} ({addr}): joined"));
+    log(format!(
+        "client {id} ({addr}): joined{}",
+        compression_note(&ws)
+    ));
     let (sender, mut receiver) = ws.split();
     let (queue, mut queue_rx) = mpsc::channel::<Message>(options.client_queue.max(1));
     let kill = Arc::new(Notify::new());

@@ -116,6 +116,23 @@ impl Runtime {
     {
         wsmachine_async::open(transport(stream), self.engine(), role, config.into())
     }
+
+    /// [`open`](Runtime::open) for a core connection the caller built, e.g. one running
+    /// permessage-deflate agreed in a 101 an HTTP framework wrote
+    /// (`wsmachine_http::server_connection`). Its own config governs the core; `config`
+    /// gives the read size and linger. Its clock starts now: build it at `Timestamp::ZERO`
+    /// just before.
+    pub fn from_connection<S>(
+        &self,
+        stream: S,
+        conn: wsmachine::Connection,
+        config: impl Into<Config>,
+    ) -> WebSocket
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        wsmachine_async::from_connection(transport(stream), self.engine(), conn, config.into())
+    }
 }
 
 /// [`Runtime::connect`] on the default runtime.
@@ -191,4 +208,17 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     Runtime::default().open(stream, role, config)
+}
+
+/// [`Runtime::from_connection`] on the default runtime.
+#[cfg(feature = "async-io")]
+pub fn from_connection<S>(
+    stream: S,
+    conn: wsmachine::Connection,
+    config: impl Into<Config>,
+) -> WebSocket
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Runtime::default().from_connection(stream, conn, config)
 }

@@ -90,7 +90,8 @@ mod runtime;
 
 #[cfg(feature = "async-io")]
 pub use handshake::{
-    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with, open,
+    accept, accept_with, accept_with_prefix, client_with_stream, connect, connect_with,
+    from_connection, open,
 };
 pub use runtime::{Runtime, Timer};
 pub use wsmachine_async::{BackgroundTask, Config, Error, Incoming, Receiver, Sender, WebSocket};

@@ -31,8 +31,23 @@
 //! # assert_eq!(handler(req).status(), 101);
 //! ```
 //!
+//! permessage-deflate (cargo feature `deflate`): with a config whose `deflate` is set,
+//! [`upgrade_with`] (or [`validate`] then [`respond_with`]) answers the client's offer in
+//! the `101`, and [`Upgrade::connection`] (or [`server_connection`] for a `101` from
+//! [`respond_with`]) is the server connection that runs what the `101` agreed to; hand it
+//! to the adapter instead of opening a plain one:
+//!
+//! ```ignore
+//! let config = wsmachine::Config { deflate: Some(DeflateConfig::default()), ..Default::default() };
+//! let upgrade = wsmachine_http::upgrade_with(&req, &["chat"], &config)?;
+//! let conn = upgrade.connection(config);
+//! // return upgrade.response; then, on the upgraded I/O:
+//! let ws = wsmachine_tokio::from_connection(io, conn, wsmachine_tokio::Config::from(config));
+//! ```
+//!
 //! - Server: [`validate`] / [`upgrade`] / [`accept`] / [`respond`] / [`error_response`] for
-//!   HTTP/1.1 upgrades, [`extended_connect`] for HTTP/2 (RFC 8441);
+//!   HTTP/1.1 upgrades ([`upgrade_with`] / [`respond_with`] / [`server_connection`] with a
+//!   config), [`extended_connect`] for HTTP/2 (RFC 8441);
 //!   [`request_to_http`] and [`headers_from_http`] / [`headers_to_http`] for the rest.
 //! - Client: [`client_request_from_uri`] and [`client_request_from_http`] build a
 //!   [`ClientRequest`](wsmachine::ClientRequest) (what every adapter's `connect` takes);
@@ -58,7 +73,7 @@ pub use error::ConvertError;
 pub use head::{headers_from_http, headers_to_http};
 pub use server::{
     RequestHead, Upgrade, accept, error_response, extended_connect, request_to_http, respond,
-    upgrade, validate,
+    respond_with, server_connection, upgrade, upgrade_with, validate,
 };
 
 pub use http;

@@ -5,7 +5,7 @@ use http::{Method, Uri, Version};
 use wsmachine::handshake::{
     ExtendedConnect, HandshakeError, extended_connect_response, parse_protocols, reject_response,
 };
-use wsmachine::{Accept, Decision, Request};
+use wsmachine::{Accept, Config, Connection, Decision, Request, Role, Timestamp};
 
 use crate::error::ConvertError;
 use crate::head::{headers_from_http, headers_to_http, parse_response};
@@ -89,11 +89,21 @@ pub fn validate(req: &impl RequestHead) -> Result<Request, HandshakeError> {
 pub struct Upgrade {
     /// The validated request (path, query, headers, offered subprotocols).
     pub request: Request,
-    /// What was accepted (the negotiated subprotocol).
+    /// What was accepted (the negotiated subprotocol, and with [`upgrade_with`] the
+    /// permessage-deflate answer).
     pub accept: Accept,
     /// The `101` response: `Upgrade: websocket`, `Connection: Upgrade`,
-    /// `Sec-WebSocket-Accept` and `Sec-WebSocket-Protocol` when one was selected.
+    /// `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol` when one was selected and
+    /// `Sec-WebSocket-Extensions` when permessage-deflate was agreed.
     pub response: http::Response<()>,
+}
+
+impl Upgrade {
+    /// The server connection to run on the upgraded I/O: [`server_connection`] for this
+    /// upgrade's `101` (permessage-deflate set up if the `101` agreed to it).
+    pub fn connection(&self, config: Config) -> Connection {
+        server_connection(&self.response, config)
+    }
 }
 
 /// Validates `req` ([`validate`]) and builds its `101` response selecting the first
@@ -101,19 +111,96 @@ pub struct Upgrade {
 /// if it offered none of them). Return `response` to the HTTP server, then run a server
 /// connection with no HTTP handshake (e.g. `wsmachine_tokio::open(io, Role::Server, ..)`)
 /// on the upgraded I/O. For extra response headers or a refusal (auth), use [`validate`]
-/// then [`respond`]. Cost: one copy of the headers and one SHA-1.
+/// then [`respond`]. Declines permessage-deflate: see [`upgrade_with`] for a server that
+/// compresses. Cost: one copy of the headers and one SHA-1.
 pub fn upgrade<S: AsRef<str>>(
     req: &impl RequestHead,
     subprotocols: &[S],
 ) -> Result<Upgrade, HandshakeError> {
+    upgrade_with(req, subprotocols, &Config::default())
+}
+
+/// [`upgrade`] for connections that run with `config`: with the cargo feature `deflate`
+/// and `config.deflate` set, the `101` also answers the client's first acceptable
+/// permessage-deflate offer as the core's own handshake would
+/// (`DeflateConfig::negotiate`). Then run
+/// [`Upgrade::connection`] on the upgraded I/O (e.g. with `wsmachine_tokio::from_connection`):
+/// it is built with the agreed parameters, so compressed frames are understood from the
+/// first one. Cost: as [`upgrade`], plus one pass over the offered extensions.
+pub fn upgrade_with<S: AsRef<str>>(
+    req: &impl RequestHead,
+    subprotocols: &[S],
+    config: &Config,
+) -> Result<Upgrade, HandshakeError> {
     let request = validate(req)?;
-    let accept = Accept::negotiate(&request, subprotocols, Vec::new());
+    let accept = with_deflate(
+        &request,
+        Accept::negotiate(&request, subprotocols, Vec::new()),
+        config,
+    );
     let response = self::accept(&request, &accept)?;
     Ok(Upgrade {
         request,
         accept,
         response,
     })
+}
+
+/// `accept` plus the answer to the client's permessage-deflate offer when `config` asks
+/// for the extension and `accept` does not list it already (as the core's
+/// `Connection::accept` does).
+#[cfg(feature = "deflate")]
+fn with_deflate(request: &Request, mut accept: Accept, config: &Config) -> Accept {
+    let listed =
+        wsmachine::handshake::parse_extensions(accept.extensions.iter().map(String::as_bytes))
+            .is_ok_and(|l| {
+                l.iter().any(|e| {
+                    e.name
+                        .eq_ignore_ascii_case(wsmachine::deflate::EXTENSION_NAME)
+                })
+            });
+    if let (Some(d), false) = (config.deflate, listed) {
+        if let Some(params) = d.negotiate(&request.extensions) {
+            accept.extensions.push(params.to_header_value());
+        }
+    }
+    accept
+}
+
+#[cfg(not(feature = "deflate"))]
+fn with_deflate(_: &Request, accept: Accept, _: &Config) -> Accept {
+    accept
+}
+
+/// The server connection for the I/O a framework upgraded after `response` (a `101` built
+/// by [`upgrade_with`], [`respond_with`], [`accept`] or [`respond`]):
+/// [`Connection::open`] in the server role at [`Timestamp::ZERO`], with no HTTP handshake.
+/// With the cargo feature `deflate`, when the `101`'s `Sec-WebSocket-Extensions` agreed to
+/// permessage-deflate, the connection runs it
+/// (`Connection::use_deflate`, compressing as `config.deflate` says, or with the defaults).
+/// Hand it to an adapter that starts its clock now (`wsmachine_tokio::from_connection`,
+/// `wsmachine_std::WebSocket::from_connection` with `Instant::now()`). Cost: the core's
+/// state, and a parse of the `101`'s extension header.
+pub fn server_connection<B>(response: &http::Response<B>, config: Config) -> Connection {
+    #[allow(unused_mut)]
+    let mut conn = Connection::open(Role::Server, config, Timestamp::ZERO);
+    #[cfg(feature = "deflate")]
+    {
+        let values = response
+            .headers()
+            .get_all(http::header::SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(|v| v.as_bytes());
+        let agreed = wsmachine::handshake::parse_extensions(values)
+            .ok()
+            .and_then(|list| wsmachine::DeflateParams::from_extensions(&list));
+        if let Some(params) = agreed {
+            conn.use_deflate(params, config.deflate.unwrap_or_default());
+        }
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = response;
+    conn
 }
 
 /// The `101 Switching Protocols` for `request` with `accept` (subprotocol, extensions,
@@ -132,6 +219,24 @@ pub fn accept(request: &Request, accept: &Accept) -> Result<http::Response<()>, 
             name: String::new(),
             reason: "the response does not parse",
         }),
+    }
+}
+
+/// [`respond`] for connections that run with `config`: with the cargo feature `deflate`
+/// and `config.deflate` set, an accept's `101` also answers the client's permessage-deflate
+/// offer (as [`upgrade_with`] does). When the status is 101, run
+/// [`server_connection`]`(&response, config)` on the upgraded I/O. Cost: as [`respond`].
+pub fn respond_with(
+    request: &Request,
+    decision: &Decision,
+    config: &Config,
+) -> http::Response<Vec<u8>> {
+    match decision {
+        Decision::Accept(a) => respond(
+            request,
+            &Decision::Accept(with_deflate(request, a.clone(), config)),
+        ),
+        reject => respond(request, reject),
     }
 }
 
@@ -371,6 +476,104 @@ mod tests {
             ..Accept::default()
         };
         matches!(accept(req, &a), Err(HandshakeError::ReservedHeader(_)))
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn upgrade_with_deflate_answers_the_offer_and_the_connection_runs_it() {
+        use wsmachine::{DeflateConfig, DeflateParams, Event, Message};
+        let req = good()
+            .header(
+                "sec-websocket-extensions",
+                "x-foo, permessage-deflate; client_max_window_bits",
+            )
+            .body(())
+            .unwrap();
+        let config = Config {
+            deflate: Some(DeflateConfig {
+                server_no_context_takeover: true,
+                ..DeflateConfig::default()
+            }),
+            ..Config::default()
+        };
+        let up = upgrade_with(&req, &["chat"], &config).unwrap();
+        assert_eq!(
+            up.response.headers()["sec-websocket-extensions"],
+            "permessage-deflate; server_no_context_takeover"
+        );
+        let want = DeflateParams {
+            server_no_context_takeover: true,
+            ..DeflateParams::default()
+        };
+        let mut server = up.connection(config);
+        assert_eq!(server.deflate_params(), Some(&want));
+
+        // What the server sends is compressed (RSV1), and a client running the same
+        // parameters reads it back.
+        let text = "{\"id\":1,\"text\":\"hello hello hello hello\"}".repeat(20);
+        server.send_text(text.clone()).unwrap();
+        let mut wire = Vec::new();
+        server.write_transmit_to(&mut wire, usize::MAX);
+        assert_eq!(wire[0], 0x80 | 0x40 | 0x1, "FIN, RSV1, text");
+        assert!(
+            wire.len() < text.len() / 4,
+            "{} bytes on the wire",
+            wire.len()
+        );
+        let mut client = Connection::open(Role::Client, Config::default(), Timestamp::ZERO);
+        client.use_deflate(want, DeflateConfig::default());
+        client.handle_input(Timestamp::ZERO, &wire);
+        match client.poll_event() {
+            Some(Event::Message(Message::Text(t))) => assert_eq!(t.as_str(), text),
+            other => panic!("{other:?}"),
+        }
+
+        // Without the offer, or without the config, nothing is agreed.
+        for (req, config) in [(good().body(()).unwrap(), config), (req, Config::default())] {
+            let up = upgrade_with(&req, &["chat"], &config).unwrap();
+            assert!(
+                up.response
+                    .headers()
+                    .get("sec-websocket-extensions")
+                    .is_none()
+            );
+            assert_eq!(up.connection(config).deflate_params(), None);
+        }
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn respond_with_deflate() {
+        use wsmachine::DeflateConfig;
+        let req = good()
+            .header(
+                "sec-websocket-extensions",
+                "permessage-deflate; server_max_window_bits=10",
+            )
+            .body(())
+            .unwrap();
+        let request = validate(&req).unwrap();
+        let config = Config {
+            deflate: Some(DeflateConfig::default()),
+            ..Config::default()
+        };
+        let r = respond_with(&request, &Decision::accept_subprotocol("chat"), &config);
+        assert_eq!(r.status(), 101);
+        assert_eq!(
+            r.headers()["sec-websocket-extensions"],
+            "permessage-deflate; server_max_window_bits=10"
+        );
+        let conn = server_connection(&r, config);
+        assert_eq!(
+            conn.deflate_params().and_then(|p| p.server_max_window_bits),
+            Some(10)
+        );
+        // A refusal stays a refusal; plain respond declines the extension.
+        let r = respond_with(&request, &Decision::reject(401, "no"), &config);
+        assert_eq!(r.status(), 401);
+        let r = respond(&request, &Decision::accept());
+        assert!(r.headers().get("sec-websocket-extensions").is_none());
+        assert_eq!(server_connection(&r, config).deflate_params(), None);
     }
 
     #[test]

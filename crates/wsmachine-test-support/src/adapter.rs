@@ -450,14 +450,33 @@ const INTEROP_LIMIT: Duration = Duration::from_secs(40);
 
 /// A peer client (`script`: py_client.py or node_client.js) runs the standard exchange
 /// against our echo server of `kind`, which must report a clean 1000 close after 111
-/// messages. `test` names the test in the skip line without `.peers/env`.
+/// messages. `test` names the test in the skip line without `.peers/env`. The client does
+/// not offer permessage-deflate (our server would accept it: `big_config`).
 pub fn peer_client_against_our_server(kind: Kind, test: &str, script: &str) {
+    peer_client_scenario(kind, test, script, false);
+}
+
+/// [`peer_client_against_our_server`] with the peer client offering permessage-deflate
+/// (`--deflate`, the peer's default offer): it fails unless our server accepted it, and
+/// every message over the threshold goes compressed both ways.
+pub fn peer_client_against_our_server_deflate(kind: Kind, test: &str, script: &str) {
+    peer_client_scenario(kind, test, script, true);
+}
+
+fn peer_client_scenario(kind: Kind, test: &str, script: &str, deflate: bool) {
     let Some(env) = peers::peer_env(test) else {
         return;
     };
     let server = echo(kind, big_config());
-    let (ok, line, stderr) = peers::run_peer_client(&env, script, &server.url(), INTEROP_LIMIT);
+    let args: &[&str] = if deflate { &["--deflate"] } else { &[] };
+    let (ok, line, stderr) =
+        peers::run_peer_client_with(&env, script, &server.url(), args, INTEROP_LIMIT);
     assert!(ok && line.starts_with("OK"), "{script}: {line}\n{stderr}");
+    assert_eq!(
+        line.contains(" ext=permessage-deflate"),
+        deflate,
+        "{script}: {line}"
+    );
     let end = server
         .next_end(INTEROP_LIMIT)
         .expect("our server reports the end");
@@ -469,19 +488,56 @@ pub fn peer_client_against_our_server(kind: Kind, test: &str, script: &str) {
 }
 
 /// Our client of `kind` runs the standard exchange against a peer echo server (`script`:
-/// py_echo_server.py or node_echo_server.js), which must see a 1000 close both ways.
+/// py_echo_server.py or node_echo_server.js), which must see a 1000 close both ways. Our
+/// client offers permessage-deflate (`big_config`); this server declines it.
 pub fn our_client_against_peer_server(kind: Kind, test: &str, script: &str) {
+    our_client_scenario(kind, test, script, false);
+}
+
+/// [`our_client_against_peer_server`] with the peer server accepting permessage-deflate
+/// (`--deflate`, its default settings): both ends must say it was agreed.
+pub fn our_client_against_peer_server_deflate(kind: Kind, test: &str, script: &str) {
+    our_client_scenario(kind, test, script, true);
+}
+
+fn our_client_scenario(kind: Kind, test: &str, script: &str, deflate: bool) {
     let Some(env) = peers::peer_env(test) else {
         return;
     };
-    let server = peers::PeerServer::start(&env, script);
+    let args: &[&str] = if deflate { &["--deflate"] } else { &[] };
+    let server = peers::PeerServer::start_with(&env, script, args);
+    let agreed = |p: Option<&wsmachine::DeflateParams>| {
+        assert_eq!(p.is_some(), deflate, "{kind:?} {script}: agreed {p:?}");
+    };
     let report = match kind {
-        Kind::Std => std_exchange(&mut std_client(&server.url())),
-        Kind::Mio => mio_exchange(&mut mio_client(&server.url())),
-        Kind::Smol => crate::async_exchange::smol_exchange(&server.url()),
+        Kind::Std => {
+            let mut ws = std_client(&server.url());
+            agreed(ws.connection().deflate_params());
+            std_exchange(&mut ws)
+        }
+        Kind::Mio => {
+            let mut c = mio_client(&server.url());
+            agreed(c.client().connection().deflate_params());
+            mio_exchange(&mut c)
+        }
+        Kind::Smol => smol::block_on(async {
+            let config = wsmachine_futures::Config::from(big_config());
+            let mut ws = wsmachine_examples::smol_echo::runtime()
+                .connect_with(&server.url(), config)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            agreed(ws.deflate_params().as_ref());
+            crate::async_exchange::standard_exchange(&mut ws).await
+        }),
     }
     .unwrap_or_else(|e| panic!("{kind:?} {script}: {e}"));
     assert!(report.clean, "{report:?}");
+    if deflate {
+        let ext = server
+            .ext_line(INTEROP_LIMIT)
+            .expect("the peer prints an EXT line");
+        assert!(ext.starts_with("permessage-deflate"), "{script}: {ext}");
+    }
     let close = server
         .close_line(INTEROP_LIMIT)
         .expect("the peer prints a CLOSE line");

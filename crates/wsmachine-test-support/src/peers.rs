@@ -9,9 +9,13 @@
 //!
 //! Peer contract (tests/peers/*):
 //! - servers (`py_echo_server.py`, `node_echo_server.js`) print `PORT <n>` once listening and
-//!   `CLOSE <received> <sent>` when each connection ends; they echo every message;
+//!   `CLOSE <received> <sent>` when each connection ends; they echo every message; with
+//!   `--deflate` they accept permessage-deflate and print `EXT <agreed extensions>` as each
+//!   connection opens ([`PeerServer::start_with`], [`PeerServer::ext_line`]);
 //! - clients (`py_client.py URL`, `node_client.js URL`) run the standard exchange and print
-//!   one line, `OK <n>` (exit 0) or `FAIL <reason>` (exit 1).
+//!   one line, `OK <n>` (exit 0) or `FAIL <reason>` (exit 1); with `--deflate` they offer
+//!   permessage-deflate, fail unless the server accepts it, and print
+//!   `OK <n> ext=<agreed extensions>` ([`run_peer_client_with`]).
 //!
 //! Every spawned process is killed when its handle drops; every wait is bounded.
 use std::io::{BufRead, BufReader, Read};
@@ -200,7 +204,12 @@ impl PeerServer {
     /// Starts `script` (`py_echo_server.py` or `node_echo_server.js`) and waits up to 20 s for
     /// its `PORT <n>` line.
     pub fn start(env: &PeerEnv, script: &str) -> PeerServer {
-        let process = PeerProcess::spawn(env.interpreter(script), &env.script(script), &[]);
+        PeerServer::start_with(env, script, &[])
+    }
+
+    /// [`start`](PeerServer::start) with arguments, e.g. `["--deflate"]`.
+    pub fn start_with(env: &PeerEnv, script: &str, args: &[&str]) -> PeerServer {
+        let process = PeerProcess::spawn(env.interpreter(script), &env.script(script), args);
         let line = process
             .line_starting("PORT ", Duration::from_secs(20))
             .unwrap_or_else(|| panic!("{script} printed no PORT line within 20 s"));
@@ -214,6 +223,13 @@ impl PeerServer {
     /// `ws://127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}/", self.port)
+    }
+
+    /// The next `EXT <extensions>` line (a server started with `--deflate` prints one per
+    /// connection as it opens), as its text after `EXT `.
+    pub fn ext_line(&self, timeout: Duration) -> Option<String> {
+        let line = self.process.line_starting("EXT ", timeout)?;
+        Some(line[4..].trim().to_string())
     }
 
     /// The next `CLOSE <received> <sent>` line, as the two fields.
@@ -232,7 +248,20 @@ pub fn run_peer_client(
     url: &str,
     timeout: Duration,
 ) -> (bool, String, String) {
-    let p = PeerProcess::spawn(env.interpreter(script), &env.script(script), &[url]);
+    run_peer_client_with(env, script, url, &[], timeout)
+}
+
+/// [`run_peer_client`] with more arguments after the URL, e.g. `["--deflate"]`.
+pub fn run_peer_client_with(
+    env: &PeerEnv,
+    script: &str,
+    url: &str,
+    args: &[&str],
+    timeout: Duration,
+) -> (bool, String, String) {
+    let mut all = vec![url];
+    all.extend_from_slice(args);
+    let p = PeerProcess::spawn(env.interpreter(script), &env.script(script), &all);
     let (ok, lines, stderr) = p.wait(timeout);
     (ok, lines.join("\n"), stderr)
 }

@@ -1,11 +1,11 @@
 //! Opening connections: [`connect`], [`client_with_stream`], [`accept`], [`accept_with`],
-//! [`accept_with_prefix`], [`accept_with_async`] and the handshake-free [`open`], over
-//! tokio streams.
+//! [`accept_with_prefix`], [`accept_with_async`] and the handshake-free [`open`] and
+//! [`from_connection`], over tokio streams.
 
 use std::future::Future;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use wsmachine::{ClientRequest, Decision, Request, Role};
+use wsmachine::{ClientRequest, Connection, Decision, Request, Role};
 use wsmachine_async::{Config, Error, IntoClientRequest, WebSocket};
 
 use crate::client::ClientBuilder;
@@ -152,4 +152,18 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     wsmachine_async::open(transport(stream), runtime(), role, config.into())
+}
+
+/// [`open`] for a core connection the caller built: for a handshake run elsewhere that
+/// agreed on more than the config says, e.g. permessage-deflate answered by an HTTP
+/// framework's 101 (`wsmachine_http::server_connection` builds such a connection, with
+/// `Connection::use_deflate`). The connection's own
+/// config governs the core; `config` gives the adapter's read size and linger. Its clock
+/// starts now: build `conn` with `Timestamp::ZERO` just before (a timer it armed runs from
+/// this call). Its handles must be polled within a tokio runtime (with time enabled).
+pub fn from_connection<S>(stream: S, conn: Connection, config: impl Into<Config>) -> WebSocket
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    wsmachine_async::from_connection(transport(stream), runtime(), conn, config.into())
 }

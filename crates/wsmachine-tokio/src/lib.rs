@@ -68,6 +68,10 @@
 //! - not counted: a TLS layer's own buffers (tokio-rustls keeps a few records, tens of
 //!   KiB, bounded by rustls), and a proxy handshake's (under 20 KiB, gone once the tunnel
 //!   is open).
+//! - permessage-deflate (cargo feature `deflate`, `Config::deflate`): the core's
+//!   compressor and decompressor, created on first use, about 428 KiB with both directions
+//!   keeping their context at the defaults (see `wsmachine::deflate` for the table and the
+//!   settings that cap it); an inflated message still counts against `max_message_size`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wsmachine_tokio::Error> {
@@ -126,7 +130,7 @@ pub use client::ClientBuilder;
 pub use client::default_tls_config;
 pub use handshake::{
     accept, accept_with, accept_with_async, accept_with_prefix, client_with_stream, connect,
-    connect_with, open,
+    connect_with, from_connection, open,
 };
 #[cfg(feature = "rustls")]
 pub use tokio_rustls::{self, rustls};

@@ -94,6 +94,49 @@ fn both_roles_negotiate_and_messages_go_compressed() {
     assert_eq!(drain(&mut p.client), [Event::Message(Message::text(text))]);
 }
 
+/// A message that compression does not shrink (random bytes) goes plain, so a message that
+/// fits the peer's frame limit plain fits it with the extension in use; the compressor
+/// starts a fresh context after it (the same text compresses the same as at the start),
+/// and every message still inflates on the other side (context takeover both ways).
+#[test]
+fn incompressible_messages_go_plain_and_the_stream_stays_in_step() {
+    let limit: usize = 256 << 10;
+    let cfg = || Config {
+        limits: Limits {
+            max_frame_size: limit as u64,
+            max_message_size: limit as u64,
+            ..Limits::default()
+        },
+        deflate: Some(DeflateConfig::default()),
+        ..Config::default()
+    };
+    let mut p = handshake(cfg(), cfg(), &Accept::default());
+    let random = Message::binary(peers::prng_bytes(limit));
+    let text = Message::text(json(1).repeat(20));
+    let sent = [
+        text.clone(),
+        random.clone(),
+        text.clone(),
+        text,
+        random,
+        Message::text(json(2).repeat(20)),
+    ];
+    for m in &sent {
+        p.client.send(m.clone()).unwrap();
+    }
+    let wire = output(&mut p.client);
+    let frames = parse_frames(&wire);
+    let rsv1: Vec<bool> = frames.iter().map(|f| f.0 & 0x40 != 0).collect();
+    assert_eq!(rsv1, [true, false, true, true, false, true]);
+    assert_eq!(frames[1].2.len(), limit, "sent as it is");
+    assert_eq!(frames[2].2.len(), frames[0].2.len(), "a fresh context");
+    assert!(frames[3].2.len() < frames[2].2.len() / 4, "context kept");
+    p.server.handle_input(Timestamp::ZERO, &wire);
+    let events = drain(&mut p.server);
+    assert_eq!(protocol_error(&events), None);
+    assert_eq!(messages(&events), sent);
+}
+
 #[test]
 fn threshold_and_per_message_opt_out_send_plain_frames() {
     let mut p = deflate_pair(
@@ -631,8 +674,11 @@ fn empty_messages_between_compressed_ones_keep_the_stream_in_step() {
                     Message::binary(Vec::new()),
                     Message::text(json(1)),
                 ];
+                // One-frame caller-fragmented messages: compressed whatever their size
+                // (`send` sends a message that compression does not shrink plain).
                 for m in &sent {
-                    s.send(m.clone()).unwrap();
+                    s.send_fragment(m.kind(), m.payload().clone(), true)
+                        .unwrap();
                 }
                 let wire = output(&mut s);
                 for f in parse_frames(&wire) {

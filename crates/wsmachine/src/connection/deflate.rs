@@ -117,6 +117,13 @@ impl Connection {
         }
     }
 
+    /// Forgets the compressor's context: a message it compressed is going out uncompressed.
+    pub(super) fn discard_compressor(&mut self) {
+        if let Some(d) = self.deflate.as_deref_mut() {
+            d.discard_compressor();
+        }
+    }
+
     /// The permessage-deflate parameters agreed in the handshake (or set with
     /// [`use_deflate`](Self::use_deflate)); `None` if the extension is not in use.
     pub fn deflate_params(&self) -> Option<&DeflateParams> {

@@ -38,7 +38,8 @@ impl Connection {
     /// Queues a whole message, split into frames of `auto_fragment_size` if configured.
     /// With permessage-deflate in use, a message of at least
     /// `DeflateConfig::threshold` bytes is compressed (RSV1 on
-    /// its first frame). Cost: no copy for a server (frames share the payload); one masking
+    /// its first frame), unless compressing does not make it smaller (then it goes plain
+    /// and the compressor's context is reset). Cost: no copy for a server (frames share the payload); one masking
     /// copy for a client; compression is one deflate pass into a reused buffer.
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
         self.send_message(message, true)
@@ -85,8 +86,15 @@ impl Connection {
         self.timers.note_data();
         let mut rsv = 0;
         if compress {
-            payload = self.compress_payload(payload, true);
-            rsv = RSV1;
+            let compressed = self.compress_payload(payload.clone(), true);
+            if compressed.len() < payload.len() {
+                payload = compressed;
+                rsv = RSV1;
+            } else {
+                // Incompressible: plain is smaller. The compressor saw data the peer
+                // will not inflate, so its context goes.
+                self.discard_compressor();
+            }
         }
         if payload.len() <= frame_size {
             self.tx.push_data_frame_rsv(true, rsv, opcode, payload);

@@ -37,7 +37,12 @@
 //!
 //! A message is compressed when its payload is at least
 //! [`threshold`](DeflateConfig::threshold) bytes, unless sent with
-//! [`send_uncompressed`](crate::Connection::send_uncompressed); a caller-fragmented message
+//! [`send_uncompressed`](crate::Connection::send_uncompressed). A whole message whose
+//! compressed form is not smaller than the message (random or already compressed data,
+//! which deflate grows by a few bytes per 16 KiB) goes uncompressed instead, and the
+//! compressor starts a fresh context: so compression never makes a message bigger on the
+//! wire, and a message that fits the peer's frame limit plain fits it with the extension
+//! in use. (The deflate pass is spent either way.) A caller-fragmented message
 //! ([`send_fragment`](crate::Connection::send_fragment)) is compressed fragment by fragment
 //! with a sync flush each, so every frame carries its data at once. RSV1 is set on the first
 //! frame only. Control frames are never compressed; RSV1 on a control or continuation frame
@@ -86,6 +91,7 @@ mod negotiate;
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};
 
+use crate::handshake::ExtensionOffer;
 use crate::role::Role;
 pub(crate) use codec::{Compressor, Decompressor, InvalidData};
 pub(crate) use negotiate::{check_response, is_deflate, negotiate_offers, response_params};
@@ -168,6 +174,18 @@ impl DeflateConfig {
         }
         s
     }
+
+    /// Server: the answer to the client's first acceptable `permessage-deflate` offer among
+    /// `offers` (a [`Request`](crate::Request)'s `extensions`), as
+    /// [`Connection::accept`](crate::Connection::accept) makes it; `None` when the client
+    /// offered none that is well formed. For a server whose 101 is written elsewhere: put
+    /// [`DeflateParams::to_header_value`] in its `Sec-WebSocket-Extensions` (through
+    /// [`Accept::extensions`](crate::Accept::extensions)) and run the connection with
+    /// [`Connection::use_deflate`](crate::Connection::use_deflate). Cost: one pass over
+    /// the offers' parameters.
+    pub fn negotiate(&self, offers: &[ExtensionOffer]) -> Option<DeflateParams> {
+        negotiate_offers(offers, self)
+    }
 }
 
 /// The permessage-deflate parameters both ends agreed on: the server's response element.
@@ -185,6 +203,17 @@ pub struct DeflateParams {
 }
 
 impl DeflateParams {
+    /// The parameters the `permessage-deflate` element among `extensions` states: a
+    /// client's [`Response::extensions`](crate::Response::extensions) (already checked
+    /// against the offer by the handshake), or an accepted server response's list parsed
+    /// with [`parse_extensions`](crate::handshake::parse_extensions). `None` when no
+    /// element is `permessage-deflate` or the first one is malformed (unknown, duplicate
+    /// or out-of-range parameter). Cost: one pass over the elements.
+    pub fn from_extensions(extensions: &[ExtensionOffer]) -> Option<DeflateParams> {
+        let element = extensions.iter().find(|e| is_deflate(&e.name))?;
+        response_params(element).ok()
+    }
+
     /// The response element that states these parameters, e.g.
     /// `permessage-deflate; server_no_context_takeover; client_max_window_bits=10`.
     pub fn to_header_value(&self) -> String {
@@ -312,6 +341,14 @@ impl DeflateState {
             }
         }
         self.scratch.split().freeze()
+    }
+
+    /// Forgets the compressor's context (frees its state): after a compressed message was
+    /// sent uncompressed instead, so that no later message refers to data the peer never
+    /// inflated. The peer's decompressor needs no reset: a fresh stream refers only to
+    /// what it sends itself.
+    pub(crate) fn discard_compressor(&mut self) {
+        self.compressor = None;
     }
 
     /// Inflates from `input` into `out` (appending at most `space` bytes); see

@@ -167,6 +167,30 @@ mod tests {
     }
 
     #[test]
+    fn public_negotiate_and_from_extensions_agree_with_the_connection() {
+        let d = DeflateConfig {
+            client_max_window_bits: 10,
+            ..DeflateConfig::default()
+        };
+        let offers =
+            exts("x-foo, permessage-deflate; x=1, permessage-deflate; client_max_window_bits");
+        let params = d.negotiate(&offers).unwrap();
+        assert_eq!(params.client_max_window_bits, Some(10));
+        assert_eq!(
+            params.to_header_value(),
+            "permessage-deflate; client_max_window_bits=10"
+        );
+        assert_eq!(d.negotiate(&exts("x-foo")), None);
+        let back = DeflateParams::from_extensions(&exts(&params.to_header_value())).unwrap();
+        assert_eq!(back, params);
+        assert_eq!(DeflateParams::from_extensions(&exts("x-foo")), None);
+        assert_eq!(
+            DeflateParams::from_extensions(&exts("permessage-deflate; server_max_window_bits=7")),
+            None
+        );
+    }
+
+    #[test]
     fn window_bits_values() {
         for (v, want) in [
             ("8", Some(8)),
