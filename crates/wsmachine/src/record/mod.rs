@@ -53,10 +53,11 @@
 //! # Adapters
 //!
 //! The adapters pass [`Config`](crate::Config) through, so setting `record` in it turns
-//! recording on for a std, tokio or mio connection; each has a `record` feature with a
-//! `take_transcript` (`wsmachine_std::WebSocket`, `wsmachine_tokio::WebSocket` and
-//! `Receiver`, `wsmachine_mio::Server` by connection id; a `MioConnection`'s core is
-//! reached with `connection_mut`). Take the pieces as the connection runs and once more
+//! recording on for a std, tokio, futures-io (smol) or mio connection; each has a `record`
+//! feature with a `take_transcript` (`wsmachine_std::WebSocket`; the async `WebSocket`
+//! and `Receiver` that `wsmachine-tokio` and `wsmachine-futures` share;
+//! `wsmachine_mio::Server` by connection id; a `MioConnection`'s core is reached with
+//! `connection_mut`). Take the pieces as the connection runs and once more
 //! when it ends, and append them to a file: that file replays.
 //!
 //! # Fuzzing and regression tests
