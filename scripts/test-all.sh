@@ -21,8 +21,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
-echo "== core builds without std"
+echo "== core builds without std (and with record/replay, which is no_std + alloc too)"
 cargo build -p wsmachine --no-default-features --quiet
+cargo build -p wsmachine --no-default-features --features record --quiet
 
 echo "== adapters with their default features (no TLS: wss:// is refused, not broken)"
 cargo clippy -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --all-targets --quiet -- -D warnings

@@ -1,6 +1,6 @@
-//! Transcripts of real interop sessions replay identically: our std and tokio servers with
-//! `Config::record` on, driven by Python `websockets`, Node `ws` and headless Chromium
-//! clients; our std client recording against the Python and Node echo servers. Each
+//! Transcripts of real interop sessions replay identically: our std, tokio, smol
+//! (futures-io) and mio servers with `Config::record` on, driven by Python `websockets`,
+//! Node `ws` and headless Chromium clients; our std client recording against the Python and Node echo servers. Each
 //! session's transcript is replayed through a fresh core (`wsmachine::record::replay`),
 //! which must reproduce every event, result and output byte, and end in the same state.
 //!
@@ -200,6 +200,86 @@ async fn python_client_against_a_recording_tokio_server_replays_identically() {
     assert!(ok, "{line}\n{stderr}");
     let transcript = tokio::time::timeout(T, server).await.unwrap().unwrap();
     let (messages, clean) = replay("tokio server", &transcript);
+    assert_eq!(
+        messages,
+        peers::standard_messages().len() + peers::burst_messages().len()
+    );
+    assert!(clean);
+}
+
+#[test]
+fn python_client_against_a_recording_smol_server_replays_identically() {
+    let test = "python_client_against_a_recording_smol_server_replays_identically";
+    let Some(env) = peer_env(test) else { return };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let server = thread::spawn(move || {
+        smol::block_on(async move {
+            let listener = smol::net::TcpListener::try_from(listener).unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            let config = wsmachine_futures::Config::from(recording());
+            let mut ws = wsmachine_futures::accept_with(stream, config, |_| {
+                wsmachine_futures::Decision::accept()
+            })
+            .await
+            .unwrap();
+            let mut transcript = Vec::new();
+            while let Some(item) = ws.recv().await {
+                if let Ok(m) = item {
+                    let _ = ws.send(m).await;
+                }
+                transcript.extend(ws.take_transcript());
+            }
+            transcript.extend(ws.take_transcript());
+            transcript
+        })
+    });
+    let (ok, line, stderr) = run_peer_client(&env, "py_client.py", &url, T);
+    assert!(ok, "{line}\n{stderr}");
+    let transcript = server.join().unwrap();
+    let (messages, clean) = replay("smol server", &transcript);
+    assert_eq!(
+        messages,
+        peers::standard_messages().len() + peers::burst_messages().len()
+    );
+    assert!(clean);
+}
+
+#[test]
+fn python_client_against_a_recording_mio_server_replays_identically() {
+    let test = "python_client_against_a_recording_mio_server_replays_identically";
+    let Some(env) = peer_env(test) else { return };
+    let options = wsmachine_mio::ServerOptions {
+        config: recording(),
+        ..wsmachine_mio::ServerOptions::default()
+    };
+    let mut server = wsmachine_mio::Server::bind("127.0.0.1:0".parse().unwrap(), options).unwrap();
+    let url = format!("ws://{}/", server.local_addr());
+    let (tx, transcript) = channel();
+    thread::spawn(move || {
+        let mut t = Vec::new();
+        let mut closed = false;
+        // After Closed the server still writes the Close echo: keep it running until idle.
+        let wait = |closed: bool| {
+            Some(if closed {
+                Duration::from_millis(300)
+            } else {
+                T
+            })
+        };
+        while let Ok(Some((id, event))) = server.next_event(wait(closed)) {
+            if let wsmachine_mio::Event::Message(m) = &event {
+                let _ = server.send(id, m.clone());
+            }
+            t.extend(server.take_transcript(id));
+            closed |= matches!(event, wsmachine_mio::Event::Closed(_));
+        }
+        let _ = tx.send(t);
+    });
+    let (ok, line, stderr) = run_peer_client(&env, "py_client.py", &url, T);
+    assert!(ok, "{line}\n{stderr}");
+    let transcript = transcript.recv_timeout(T).expect("the server's transcript");
+    let (messages, clean) = replay("mio server", &transcript);
     assert_eq!(
         messages,
         peers::standard_messages().len() + peers::burst_messages().len()

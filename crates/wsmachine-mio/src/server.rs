@@ -367,6 +367,17 @@ impl Server {
         self.entry(id).map(|e| &e.mc)
     }
 
+    /// Takes the transcript `id` recorded since the last call, when its config had
+    /// `record` set (feature `record`; empty otherwise or for an unknown id). Like
+    /// [`peer_addr`](Server::peer_addr), valid until the next call after its
+    /// [`Event::Closed`]: take the last piece then. Cost: no copy.
+    #[cfg(feature = "record")]
+    pub fn take_transcript(&mut self, id: ConnId) -> Vec<u8> {
+        self.entry_mut(id)
+            .map(|e| e.mc.connection_mut().take_transcript())
+            .unwrap_or_default()
+    }
+
     /// Writes every queued send now (normally done by the next I/O turn, or, for a
     /// connection that still has events to hand out, once they run out or
     /// [`WRITE_BATCH`] bytes are pending).

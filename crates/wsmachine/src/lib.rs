@@ -12,6 +12,10 @@
 //! - Memory is bounded by [`Limits`], never by what the peer declares.
 //! - With the `deflate` feature, permessage-deflate (RFC 7692) is negotiated and run by the
 //!   core: set `Config::deflate` (see the `deflate` module).
+//! - Every protocol failure says where it happened ([`Diagnostic`]: the offending frame's
+//!   byte offset in the received stream, its index and its header bytes).
+//! - With the `record` feature, `Config::record` makes a connection record a transcript of
+//!   its inputs that `record::replay` replays identically (see the `record` module).
 //!
 //! See the README for a walk-through of driving a connection by hand.
 

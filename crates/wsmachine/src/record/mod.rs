@@ -53,9 +53,20 @@
 //! # Adapters
 //!
 //! The adapters pass [`Config`](crate::Config) through, so setting `record` in it turns
-//! recording on; `wsmachine-std`'s and `wsmachine-tokio`'s `WebSocket::take_transcript`
-//! take what was recorded (the std adapter can also write it to a file as it goes, see
-//! its `Options::record_to`).
+//! recording on for a std, tokio, futures-io (smol) or mio connection; each has a `record`
+//! feature with a `take_transcript` (`wsmachine_std::WebSocket`; the async `WebSocket`
+//! and `Receiver` that `wsmachine-tokio` and `wsmachine-futures` share;
+//! `wsmachine_mio::Server` by connection id; a `MioConnection`'s core is reached with
+//! `connection_mut`). Take the pieces as the connection runs and once more
+//! when it ends, and append them to a file: that file replays.
+//!
+//! # Fuzzing and regression tests
+//!
+//! The fuzz targets write the transcript of the input they run to `WSM_TRANSCRIPT_OUT`
+//! (see `fuzz/README.md`). Every `*.wsrec` file in `crates/wsmachine/tests/transcripts/` is
+//! replayed by `cargo test -p wsmachine`; `examples/record_failures.rs` recorded the
+//! classic failures shipped there. `cargo run -p wsmachine --features record --example
+//! transcript -- dump FILE` prints a transcript one record a line (`replay FILE` replays it).
 //!
 //! # FORMAT
 //!
