@@ -2,7 +2,8 @@
 # The whole test suite: installs the interop peers (Python websockets, Node ws, Debian
 # chromium), runs every Rust test in the workspace (unit, property, hostile-input, adapter,
 # interop and classic-failure tests), the Autobahn|Testsuite against every adapter's server
-# and client (scripts/autobahn.sh: sections 1-7, 10 and a reduced 9.*; strict), then a bounded
+# and client (scripts/autobahn.sh: sections 1-7, 10, a reduced 9.* and a sample of the
+# permessage-deflate sections 12.*/13.*; strict), then a bounded
 # fuzz smoke run of every fuzz target.
 #
 #   scripts/test-all.sh              # everything
