@@ -143,7 +143,11 @@ pub struct Config {
 impl Config {
     /// How many bytes a message with `payload_len` bytes counts against `max_send_queue`:
     /// the payload plus up to 14 header bytes for each frame it is split into. A message
-    /// whose cost is over the limit can never be sent; raise the limit.
+    /// whose cost is over the limit can never be sent; raise the limit. permessage-deflate
+    /// does not change it for whole messages (one that compression does not shrink goes
+    /// plain); a compressed fragment of a caller-fragmented message counts its worst-case
+    /// compressed size (a few bytes per 4 KiB more), so a send may still find the queue
+    /// full where this said there was room: wait for written bytes and try again.
     pub fn send_queue_cost(&self, payload_len: usize) -> usize {
         // No division on the common path (no automatic fragmentation).
         let frames = match self.auto_fragment_size {

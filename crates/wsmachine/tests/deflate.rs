@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use wsmachine::random::SeededRandom;
 use wsmachine::{
     Accept, Bytes, ClientRequest, CloseCode, Config, Connection, ConnectionError, DeflateConfig,
-    DeflateParams, Event, Limits, Message, MessageKind, ProtocolError, ReceiveMode, Timestamp,
+    DeflateParams, Event, Limits, Message, MessageKind, ProtocolError, ReceiveMode, SendError,
+    Timestamp,
 };
 use wsmachine_test_support::*;
 
@@ -135,6 +136,34 @@ fn incompressible_messages_go_plain_and_the_stream_stays_in_step() {
     let events = drain(&mut p.server);
     assert_eq!(protocol_error(&events), None);
     assert_eq!(messages(&events), sent);
+}
+
+/// With the extension in use a whole message costs what `Config::send_queue_cost` says (it
+/// goes compressed only if that is smaller), so adapters that wait for that much room never
+/// get a spurious `QueueFull`; a compressed fragment counts its worst-case size.
+#[test]
+fn a_whole_message_costs_its_plain_size_in_the_send_queue() {
+    let len = 64 << 10;
+    let cfg = Config {
+        limits: Limits {
+            max_send_queue: Config::default().send_queue_cost(len),
+            ..Limits::default()
+        },
+        deflate: Some(DeflateConfig::default()),
+        ..Config::default()
+    };
+    let mut p = handshake(cfg, cfg, &Accept::default());
+    for payload in [peers::prng_bytes(len), vec![b'a'; len]] {
+        p.client.send_binary(payload.clone()).unwrap();
+        p.server
+            .handle_input(Timestamp::ZERO, &output(&mut p.client));
+        assert_eq!(messages(&drain(&mut p.server)), [Message::binary(payload)]);
+    }
+    let e = p
+        .client
+        .send_fragment(MessageKind::Binary, Bytes::from(vec![b'a'; len]), true)
+        .unwrap_err();
+    assert!(matches!(e, SendError::QueueFull { .. }), "{e:?}");
 }
 
 #[test]

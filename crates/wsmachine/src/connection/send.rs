@@ -76,13 +76,9 @@ impl Connection {
             .unwrap_or(usize::MAX);
         let compress = may_compress && self.compresses(payload.len());
         // Compression cannot be undone (it moves the shared context), so the queue is
-        // checked against its worst case first.
-        let wire_len = if compress {
-            Self::compressed_bound(payload.len())
-        } else {
-            payload.len()
-        };
-        self.check_queue(self.config.send_queue_cost(wire_len))?;
+        // checked first, against the plain cost: a message goes out compressed only if that
+        // is smaller, so `Config::send_queue_cost` of its payload is exact either way.
+        self.check_queue(self.config.send_queue_cost(payload.len()))?;
         self.timers.note_data();
         let mut rsv = 0;
         if compress {
