@@ -10,7 +10,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use wsmachine::{
     Bytes, CloseCode, CloseFrame, CloseReport, Fragment, Message, MessageKind, Request, Response,
-    State, Utf8Bytes,
+    SendError, State, Utf8Bytes,
 };
 
 use crate::error::Error;
@@ -249,8 +249,18 @@ impl Sender {
                 data = Some(d);
                 return Ok(false);
             }
-            inner.conn.send_fragment(kind, d, is_last)?;
-            Ok(true)
+            match inner.conn.send_fragment(kind, d.clone(), is_last) {
+                Ok(()) => Ok(true),
+                // A compressed fragment counts its worst-case compressed size, a little more
+                // than `has_room` did: wait for written bytes while anything is queued.
+                Err(SendError::QueueFull { .. })
+                    if inner.conn.send_capacity() < inner.conn.config().limits.max_send_queue =>
+                {
+                    data = Some(d);
+                    Ok(false)
+                }
+                Err(e) => Err(e.into()),
+            }
         })
         .await
     }
