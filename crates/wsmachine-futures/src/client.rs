@@ -147,7 +147,7 @@ impl ClientBuilder {
     /// [`connect`](ClientBuilder::connect)'s handshake to the server's `101` (the core's
     /// [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout); the same as
     /// [`Config::handshake_timeout`]). Past it the handshake fails with
-    /// [`Error::Timeout`].
+    /// [`Error::Connection`] (`ConnectionError::Timeout(Timeout::Handshake)`).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options = self.options.handshake_timeout(timeout);
         self
@@ -247,7 +247,7 @@ impl ClientBuilder {
     /// Errors: a bad URL, header or refusal ([`Error::Handshake`], e.g.
     /// `HandshakeError::Status` with the server's status, headers and body), the proxy's
     /// refusal ([`Error::Proxy`]), I/O and TLS errors, a step over the connect timeout
-    /// ([`Error::Io`]), the handshake timeout ([`Error::Timeout`]).
+    /// ([`Error::Io`]), the handshake timeout ([`Error::Connection`]).
     pub async fn connect(self) -> Result<WebSocket, Error> {
         let plan = self.options.plan(self.has_tls())?;
         let engine = self.runtime.engine();
