@@ -16,7 +16,12 @@
 //!   next event is even parsed. It caps connections ([`ServerOptions::max_connections`])
 //!   and backs off when `accept` fails. One connection's failure removes only that one.
 //! - [`MioClient`] connects to a `ws://` URL inside your loop; [`LoopClient`] runs one client
-//!   on its own `Poll` (examples, tests).
+//!   on its own `Poll` (examples, tests). [`ClientBuilder`] builds either with headers
+//!   (`Authorization`, `Origin`, cookies), subprotocols, connect and handshake timeouts and
+//!   a proxy (HTTP CONNECT with Basic auth, SOCKS5 with user/password, or the
+//!   environment's `http_proxy` / `all_proxy` / `no_proxy`): the proxy's handshake is
+//!   `wsmachine-proxy`'s sans-IO state machine, driven non-blocking by readiness in
+//!   [`MioConnection::drive`] like the WebSocket bytes. No TLS (`wss://`) yet.
 //!
 //! ## Memory per connection
 //!
@@ -35,11 +40,12 @@ mod connection;
 mod error;
 mod server;
 
-pub use client::{LoopClient, MioClient};
+pub use client::{ClientBuilder, LoopClient, MioClient};
 pub use connection::{DEFAULT_LINGER, Event, MioConnection, READ_MAX};
 pub use error::Error;
 pub use server::{ConnId, Server, ServerOptions, WRITE_BATCH};
 pub use wsmachine::Decision;
+pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind};
 
 pub use mio;
 pub use wsmachine;
