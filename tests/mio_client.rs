@@ -28,7 +28,7 @@ fn connected(builder: &ClientBuilder) -> Result<LoopClient, Error> {
                 Some(Event::Closed(r)) => assert!(!r.clean, "{r:?}"),
                 other => panic!("expected Closed after {e:?}, got {other:?}"),
             }
-            Ok(c).and(Err(e))
+            Err(e)
         }
         other => panic!("expected Connected or an error, got {other:?}"),
     }
@@ -132,8 +132,7 @@ fn a_silent_server_runs_into_the_handshake_timeout() {
         &ClientBuilder::new(&format!("ws://{addr}/"))
             .handshake_timeout(Some(Duration::from_millis(200))),
     )
-    .err()
-    .expect("no 101 from a silent server");
+    .expect_err("no 101 from a silent server");
     assert!(matches!(e, Error::Timeout(Timeout::Handshake)), "{e:?}");
 }
 
@@ -146,8 +145,7 @@ fn a_silent_proxy_runs_into_the_connect_timeout() {
                 .proxy(&proxy)
                 .connect_timeout(Some(Duration::from_millis(200))),
         )
-        .err()
-        .expect("no tunnel from a silent proxy");
+        .expect_err("no tunnel from a silent proxy");
         assert!(
             matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut),
             "{proxy}: {e:?}"
@@ -253,8 +251,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
     let bare = format!("http://127.0.0.1:{}", proxy.port);
     let e =
         connected(&ClientBuilder::new(&url).proxy_from_env_with(env(vec![("ALL_PROXY", bare)])))
-            .err()
-            .expect("the proxy wants credentials");
+            .expect_err("the proxy wants credentials");
     assert!(
         matches!(e, Error::Proxy(ProxyError::HttpStatus { status: 407, .. })),
         "{e:?}"
@@ -268,7 +265,6 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
     echo_once(&mut c);
     let e =
         connected(&ClientBuilder::new(&url).proxy_from_env_with(env(vec![("http_proxy", dead)])))
-            .err()
-            .expect("the dead proxy is used");
+            .expect_err("the dead proxy is used");
     assert!(matches!(e, Error::Io(_)), "{e:?}");
 }
