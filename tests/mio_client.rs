@@ -1,8 +1,11 @@
 //! The mio adapter's `ClientBuilder`: headers and subprotocols reach a server (and the
 //! 101's choice comes back), the handshake timeout and the connect timeout (a silent
-//! proxy) end the connection with an error before `Closed`, and real proxies (the
+//! proxy, a silent TLS server) end the connection with an error before `Closed`, `wss://`
+//! (feature `rustls`: rustls over the non-blocking socket) against the tokio TLS echo
+//! server with a CA made per run (the standard exchange; another CA refused), and real
+//! proxies (the
 //! test-support `proxies` module, as tests/std_proxy.rs and tests/tokio_proxy.rs use it):
-//! tinyproxy for HTTP CONNECT with BasicAuth, dante for SOCKS5 resolving here and at the
+//! tinyproxy for HTTP CONNECT with BasicAuth (`ws://` and `wss://`), dante for SOCKS5 resolving here and at the
 //! proxy, microsocks for SOCKS5 with username/password, and the proxy picked from an
 //! environment (`proxy_from_env_with`, `no_proxy` bypassing it). The proxy handshakes run
 //! non-blocking inside the mio loop; each tunnel carries the standard exchange to the mio
@@ -16,6 +19,27 @@ use wsmachine::{Accept, CloseCode, Decision, Message, Timeout};
 use wsmachine_mio::{ClientBuilder, Error, Event, LoopClient, ProxyError};
 use wsmachine_test_support::adapter::{self, Kind, big_config, mio_exchange, mio_recv};
 use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
+use wsmachine_test_support::tls::{pki, trusting};
+
+/// The TLS echo server of wsmachine-examples (tokio-rustls, then the tokio adapter) on a
+/// runtime of its own, presenting `tls`'s certificate; its port.
+fn tls_echo_server(tls: Arc<wsmachine_tokio::rustls::ServerConfig>) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let config = wsmachine_examples::tokio_echo::echo_config();
+            wsmachine_examples::tls_echo::serve_tls_echo(listener, tls, config, Arc::new(|_| {}))
+                .await
+        })
+    });
+    rx.recv().unwrap()
+}
 
 /// Connects and runs the handshake: the client once `Connected`, or the error reported
 /// before `Closed` (which must follow).
@@ -119,10 +143,31 @@ fn headers_and_subprotocols_reach_the_server() {
         matches!(e, Error::Proxy(ProxyError::InvalidUrl(_))),
         "{e:?}"
     );
-    let e = ClientBuilder::new("wss://localhost/")
-        .connect_loop()
-        .unwrap_err();
-    assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
+}
+
+#[test]
+fn wss_with_our_ca_and_another_ca_refused() {
+    let pki = pki();
+    let port = tls_echo_server(pki.server.clone());
+    for host in ["localhost", "127.0.0.1"] {
+        let builder = ClientBuilder::new(&format!("wss://{host}:{port}/tls"))
+            .config(big_config())
+            .tls_config(trusting(&pki.ca_der));
+        let mut c = connected(&builder).unwrap_or_else(|e| panic!("wss://{host}: {e}"));
+        assert!(c.client().is_tls());
+        let report = mio_exchange(&mut c).unwrap_or_else(|e| panic!("wss://{host}: {e}"));
+        assert!(report.clean, "{report:?}");
+    }
+    let other = wsmachine_test_support::tls::pki();
+    let e = connected(
+        &ClientBuilder::new(&format!("wss://localhost:{port}/"))
+            .tls_config(trusting(&other.ca_der)),
+    )
+    .expect_err("another CA's certificate is refused");
+    assert!(
+        matches!(&e, Error::Io(io) if io.to_string().contains("certificate")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -151,6 +196,17 @@ fn a_silent_proxy_runs_into_the_connect_timeout() {
             "{proxy}: {e:?}"
         );
     }
+    // A TLS server that never answers the ClientHello: the TLS handshake runs into it.
+    let e = connected(
+        &ClientBuilder::new(&format!("wss://localhost:{}/", addr.port()))
+            .tls_config(trusting(&pki().ca_der))
+            .connect_timeout(Some(Duration::from_millis(200))),
+    )
+    .expect_err("no TLS from a silent server");
+    assert!(
+        matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut),
+        "{e:?}"
+    );
 }
 
 /// Our mio client through `proxy` to `url`: the standard exchange.
@@ -168,13 +224,25 @@ fn connect_error(proxy: &str, url: &str) -> Error {
 }
 
 #[test]
-fn tinyproxy_connect_with_basic_auth() {
-    let Some(bin) = proxy_binary("PEER_TINYPROXY", "tinyproxy_connect_with_basic_auth") else {
+fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
+    let Some(bin) = proxy_binary(
+        "PEER_TINYPROXY",
+        "tinyproxy_connect_with_basic_auth_ws_and_wss",
+    ) else {
         return;
     };
     let proxy = tinyproxy(&bin);
     let server = adapter::echo(Kind::Mio, big_config());
     exchange_through(&proxy.url("http", "wsm:s3cr3t@"), &server.url());
+    // wss:// through the tunnel: TLS to the server inside the CONNECT.
+    let ca = pki();
+    let port = tls_echo_server(ca.server.clone());
+    let builder = ClientBuilder::new(&format!("wss://localhost:{port}/tls"))
+        .config(big_config())
+        .proxy(&proxy.url("http", "wsm:s3cr3t@"))
+        .tls_config(trusting(&ca.ca_der));
+    let mut c = connected(&builder).unwrap_or_else(|e| panic!("wss through tinyproxy: {e}"));
+    assert!(mio_exchange(&mut c).unwrap().clean);
     // No credentials: 407. Wrong ones: tinyproxy 1.11 answers 401 (RFC 9110 wants 407).
     for (userinfo, statuses) in [("", &[407][..]), ("wsm:wrong@", &[401, 407][..])] {
         let e = connect_error(&proxy.url("http", userinfo), &server.url());

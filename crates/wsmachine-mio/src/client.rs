@@ -14,21 +14,24 @@ use wsmachine_proxy::{Proxy, ProxyError, Target};
 use crate::connection::{Event, MioConnection};
 use crate::error::Error;
 
-/// Builds a `ws://` client for a mio loop, as the other adapters' `ClientBuilder`s do:
-/// the URL, extra headers (`Authorization`, `Origin`, `Cookie`, ...), offered
-/// subprotocols, the core [`Config`], connect and handshake timeouts, and a proxy (HTTP
-/// CONNECT with Basic auth, SOCKS5 with user/password; or the environment's). Then
+/// Builds a client for a mio loop, as the other adapters' `ClientBuilder`s do: the URL,
+/// extra headers (`Authorization`, `Origin`, `Cookie`, ...), offered subprotocols, the
+/// core [`Config`], connect and handshake timeouts, a proxy (HTTP CONNECT with Basic auth,
+/// SOCKS5 with user/password; or the environment's) and, with the `rustls` feature, TLS
+/// for `wss://`. Then
 /// [`connect`](ClientBuilder::connect) registers a [`MioClient`] in your loop, or
 /// [`connect_loop`](ClientBuilder::connect_loop) gives a [`LoopClient`] with its own
 /// poll. Cheap to clone; connecting borrows it, so one builder connects many times.
 ///
 /// Everything after the name lookups is non-blocking and runs inside
 /// [`MioConnection::drive`]: the TCP connect, the proxy's handshake (the sans-IO state
-/// machine of `wsmachine-proxy`, driven by readiness like the WebSocket bytes), the
+/// machine of `wsmachine-proxy`, driven by readiness like the WebSocket bytes), the TLS
+/// handshake (rustls's `read_tls` / `write_tls` on the non-blocking socket), the
 /// WebSocket handshake. Name lookups (the server's, the proxy's, the target's for
 /// `socks5://`) are blocking `ToSocketAddrs` calls, none for IP literals; use
 /// [`connect_addr`](ClientBuilder::connect_addr) with an address resolved elsewhere to
-/// keep them off the loop. `wss://` is not supported ([`Error::Unsupported`]).
+/// keep them off the loop. Without the `rustls` feature `wss://` is
+/// [`Error::Unsupported`].
 ///
 /// ```no_run
 /// # fn demo() -> Result<(), wsmachine_mio::Error> {
@@ -50,6 +53,8 @@ pub struct ClientBuilder {
     config: Config,
     connect_timeout: Option<Duration>,
     proxy: Option<Result<Proxy, ProxyError>>,
+    #[cfg(feature = "rustls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// The request, or the first invalid input its builder methods remembered.
@@ -67,7 +72,7 @@ fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
 }
 
 impl ClientBuilder {
-    /// A client for a `ws://` URL, with the default [`Config`], a 10 s connect timeout and
+    /// A client for a `ws://` (or, feature `rustls`, `wss://`) URL, with the default [`Config`], a 10 s connect timeout and
     /// no proxy. A bad URL is reported when connecting.
     pub fn new(url: &str) -> Self {
         ClientBuilder::with(ClientRequest::new(url).and_then(checked))
@@ -84,6 +89,8 @@ impl ClientBuilder {
             config: Config::default(),
             connect_timeout: Some(Duration::from_secs(10)),
             proxy: None,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 
@@ -114,8 +121,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The bound on the TCP connect and the proxy's handshake together (default 10 s;
-    /// `None`: no bound), from the call to `connect`. Past it the connection reports a
+    /// The bound on the TCP connect, the proxy's handshake and the TLS handshake together
+    /// (default 10 s; `None`: no bound), from the call to `connect`. Past it the connection reports a
     /// `TimedOut` [`Error::Io`], then [`Event::Closed`]. Costs nothing but a deadline
     /// ([`MioConnection::deadline`] includes it while it applies).
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
@@ -126,7 +133,7 @@ impl ClientBuilder {
     /// The WebSocket handshake's deadline (the core's
     /// [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout)). The core's
     /// clock starts when the connection is created, so it counts from the call to
-    /// `connect`, the TCP connect and the proxy's handshake included, until the server's
+    /// `connect`, the TCP connect, the proxy's and TLS handshakes included, until the server's
     /// `101`. Past it the connection reports `Error::Timeout(Timeout::Handshake)`.
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.timers.handshake_timeout = timeout;
@@ -170,12 +177,22 @@ impl ClientBuilder {
         self
     }
 
-    /// The request and proxy, checked: the first invalid input, `wss://`, a bad proxy.
+    /// The rustls configuration for `wss://` (roots, client certificates, ALPN, crypto
+    /// provider); by default [`default_tls_config`](crate::default_tls_config). The server
+    /// name (SNI, certificate check) is the URL's host.
+    #[cfg(feature = "rustls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The request and proxy, checked: the first invalid input, `wss://` without the
+    /// `rustls` feature, a bad proxy.
     fn checked(&self) -> Result<(ClientRequest, Option<&Proxy>), Error> {
         let request = self.request.clone()?;
-        if request.is_tls() {
+        if request.is_tls() && cfg!(not(feature = "rustls")) {
             return Err(Error::Unsupported(
-                "wss:// is not supported by the mio adapter",
+                "wss:// needs the mio adapter's `rustls` feature",
             ));
         }
         let proxy = match &self.proxy {
@@ -241,9 +258,33 @@ impl ClientBuilder {
             None => MioConnection::client(stream, &request, self.config)?,
             Some(hs) => MioConnection::client_through_proxy(stream, &request, self.config, hs)?,
         };
+        if request.is_tls() {
+            self.start_tls(&mut inner, request.host())?;
+        }
         inner.set_connect_deadline(self.connect_timeout.and_then(|t| started.checked_add(t)));
         inner.register(registry, token)?;
         Ok(MioClient { inner })
+    }
+
+    /// TLS for `host` (SNI and certificate name; an IP address is checked as such and
+    /// sends no SNI) with this builder's rustls configuration or the default one.
+    #[cfg(feature = "rustls")]
+    fn start_tls(&self, inner: &mut MioConnection, host: &str) -> Result<(), Error> {
+        let config = match &self.tls {
+            Some(c) => c.clone(),
+            None => crate::default_tls_config()?,
+        };
+        let name = wsmachine_rustls::server_name(host)?;
+        let tls = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+        inner.use_tls(tls);
+        Ok(())
+    }
+
+    #[cfg(not(feature = "rustls"))]
+    fn start_tls(&self, _: &mut MioConnection, _: &str) -> Result<(), Error> {
+        Err(Error::Unsupported(
+            "wss:// needs the mio adapter's `rustls` feature",
+        ))
     }
 
     /// [`connect`](ClientBuilder::connect) on a [`LoopClient`]'s own `Poll`.
@@ -261,7 +302,8 @@ impl ClientBuilder {
     }
 }
 
-/// A `ws://` client connection for your own `mio` loop. It derefs to [`MioConnection`]:
+/// A client connection (`ws://`, or `wss://` with the `rustls` feature) for your own
+/// `mio` loop. It derefs to [`MioConnection`]:
 /// drive it as that describes (`handle_event`, `poll_event`, `drive`, `deadline`). The TCP
 /// connect is nonblocking; [`Event::Connected`] reports the finished handshake.
 #[derive(Debug)]
@@ -424,5 +466,51 @@ impl LoopClient {
                 self.client.note_event(ev);
             }
         }
+    }
+}
+
+/// The TLS client configuration used when none is given: the platform's roots
+/// (rustls-native-certs: the system store, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set),
+/// plus webpki-roots with that feature; the process's default crypto provider, else ring.
+/// Built once per process, on first use; the same as the other adapters' (all are
+/// `wsmachine_rustls::default_client_config`).
+#[cfg(feature = "rustls")]
+pub fn default_tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>, Error> {
+    wsmachine_rustls::default_client_config().map_err(Error::Io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "rustls"))]
+    #[test]
+    fn wss_needs_the_rustls_feature() {
+        let e = ClientBuilder::new("wss://127.0.0.1:1/")
+            .connect_loop()
+            .unwrap_err();
+        assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
+    }
+
+    #[test]
+    fn bad_inputs_are_reported_before_any_io() {
+        let e = ClientBuilder::new("ws://127.0.0.1:1/")
+            .proxy_from_env_with(|k| (k == "http_proxy").then(|| "socks4://p".to_string()))
+            .connect_loop()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Proxy(ProxyError::InvalidUrl(_))),
+            "{e:?}"
+        );
+        let e = ClientBuilder::new("ftp://h/").connect_loop().unwrap_err();
+        assert!(matches!(e, Error::Handshake(_)), "{e:?}");
+        let b = ClientBuilder::new("ws://h/").subprotocol("a b");
+        assert!(b.request().is_err());
+        // socks5:// sends addresses: a name is resolved here (this one cannot be).
+        let e = ClientBuilder::new("ws://name.invalid/")
+            .proxy("socks5://127.0.0.1:1")
+            .connect_loop()
+            .unwrap_err();
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
     }
 }

@@ -18,6 +18,7 @@ use wsmachine::{
 use wsmachine_proxy::ProxyHandshake;
 
 use crate::error::Error;
+use crate::tls::TlsLayer;
 
 /// Bytes read from one connection per [`drive`](MioConnection::drive) before yielding to
 /// the others (fairness); [`needs_drive`](MioConnection::needs_drive) then stays true.
@@ -128,9 +129,11 @@ pub struct MioConnection {
     /// A client's proxy handshake, run after the connect and before the WebSocket
     /// handshake's bytes go out (the tunnel is not open yet).
     proxy: Option<ProxyHandshake>,
-    /// The end of the connect timeout: the TCP connect and the proxy handshake must be
-    /// done by then.
+    /// The end of the connect timeout: the TCP connect, the proxy handshake and the TLS
+    /// handshake must be done by then.
     setup_deadline: Option<Instant>,
+    /// TLS over the socket (feature `rustls`), after the proxy's tunnel if any.
+    tls: Option<TlsLayer>,
     /// No more reads: EOF, or a read error ended the transport.
     read_done: bool,
     /// No more writes: a write error ended the transport.
@@ -187,6 +190,7 @@ impl MioConnection {
             connecting: false,
             proxy: None,
             setup_deadline: None,
+            tls: None,
             read_done: false,
             write_dead: false,
             shut: false,
@@ -255,9 +259,42 @@ impl MioConnection {
         self.setup_deadline = deadline;
     }
 
+    /// Runs TLS over the socket (after the proxy's tunnel, if any): `tls` is a rustls
+    /// client connection for the server's name (its ClientHello goes out first, then the
+    /// WebSocket handshake's bytes once TLS is up). Call it before the first
+    /// [`drive`](MioConnection::drive). Costs rustls's buffers: about 16 KiB of received
+    /// records, and at most its buffer limit (64 KiB by default) of plaintext waiting to
+    /// be encrypted on top of the core's output bound. A TLS failure (e.g. a certificate
+    /// refused) is an `InvalidData` [`Error::Io`] before [`Event::Closed`].
+    #[cfg(feature = "rustls")]
+    pub fn use_tls(&mut self, tls: rustls::ClientConnection) {
+        self.tls = Some(TlsLayer::new(tls));
+    }
+
+    /// The connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// The TCP connect or the proxy handshake is still running.
     fn in_setup(&self) -> bool {
         self.connecting || self.proxy.is_some()
+    }
+
+    /// The connect deadline applies: the setup or the TLS handshake is still running.
+    fn connect_deadline_applies(&self) -> bool {
+        self.in_setup() || self.tls.as_ref().is_some_and(|t| t.is_handshaking())
+    }
+
+    /// TLS records are waiting to be written.
+    fn tls_wants_write(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
+    /// The core's output can go out now: always on a plain socket; over TLS once its
+    /// handshake is done (until then rustls would only buffer it).
+    fn plain_output_ready(&self) -> bool {
+        self.conn.pending_transmit() > 0 && self.tls.as_ref().is_none_or(|t| !t.is_handshaking())
     }
 
     /// Ends a connection whose setup (connect, proxy handshake) failed: no byte of ours
@@ -302,8 +339,8 @@ impl MioConnection {
             };
         }
         let read = !self.read_done && !self.connecting && self.conn.wants_input();
-        let write =
-            self.connecting || (!self.write_dead && !self.shut && self.conn.pending_transmit() > 0);
+        let output = self.plain_output_ready() || self.tls_wants_write();
+        let write = self.connecting || (!self.write_dead && !self.shut && output);
         match (read, write) {
             (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
             (true, false) => Some(Interest::READABLE),
@@ -414,7 +451,7 @@ impl MioConnection {
                 self.write_dead = true;
             }
         }
-        if self.in_setup() && self.setup_deadline.is_some_and(|d| d <= now) {
+        if self.connect_deadline_applies() && self.setup_deadline.is_some_and(|d| d <= now) {
             let e = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
             self.fail_setup(Error::Io(e));
             news = true;
@@ -432,6 +469,11 @@ impl MioConnection {
             news |= self.write_dead != dead;
             self.shutdown_if_done();
             news |= self.read_input(now);
+            if self.tls.is_some() {
+                // Reading may have produced TLS records (handshake, alerts, key updates)
+                // or finished the handshake, which lets the core's output go.
+                self.write_output();
+            }
         }
         if self.closed_at.is_some_and(|at| now >= at + self.linger) {
             self.lingered = true;
@@ -468,7 +510,7 @@ impl MioConnection {
         let write = self.writable
             && !self.write_dead
             && !self.shut
-            && (self.conn.pending_transmit() > 0 || self.wants_shutdown());
+            && (self.plain_output_ready() || self.tls_wants_write() || self.wants_shutdown());
         read || write
     }
 
@@ -599,7 +641,10 @@ impl MioConnection {
         let mut news = false;
         let mut budget = READ_BUDGET;
         while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
-            let result = self.stream.read(scratch);
+            let result = match &mut self.tls {
+                Some(tls) => tls.read(&mut self.stream, scratch),
+                None => self.stream.read(scratch),
+            };
             let t = self.ts(now);
             match result {
                 Ok(0) => {
@@ -614,8 +659,9 @@ impl MioConnection {
                     budget = budget.saturating_sub(n);
                     self.conn.input_buffer(n).extend_from_slice(&scratch[..n]);
                     self.conn.handle_input_appended(t);
-                    // Unless the peer's EOF (already reported) is still to be read.
-                    if n < scratch.len() && !self.read_closed {
+                    // Unless the peer's EOF (already reported) is still to be read. (Not
+                    // over TLS: a short read of plaintext says nothing about the socket.)
+                    if n < scratch.len() && !self.read_closed && self.tls.is_none() {
                         self.readable = false;
                     }
                 }
@@ -644,13 +690,37 @@ impl MioConnection {
         news
     }
 
-    /// Writes queued output with vectored writes while the socket takes it.
+    /// Writes queued output with vectored writes while the socket takes it (over TLS:
+    /// into rustls, then its records to the socket, including handshake records and
+    /// `close_notify` when the core has nothing queued).
     fn write_output(&mut self) {
-        while self.writable && !self.write_dead && self.conn.pending_transmit() > 0 {
+        while self.writable
+            && !self.write_dead
+            && (self.plain_output_ready() || self.tls_wants_write())
+        {
+            if !self.plain_output_ready() {
+                let Some(tls) = &mut self.tls else {
+                    return;
+                };
+                match tls.flush(&mut self.stream) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                    Err(e) => {
+                        self.conn.handle_io_error(&e, IoDirection::Write);
+                        self.write_dead = true;
+                        self.note_error(e);
+                    }
+                }
+                continue;
+            }
             let result = {
                 let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
                 let n = self.conn.transmit_io_slices(&mut slices);
-                self.stream.write_vectored(&slices[..n])
+                match &mut self.tls {
+                    Some(tls) => tls.write_vectored(&mut self.stream, &slices[..n]),
+                    None => self.stream.write_vectored(&slices[..n]),
+                }
             };
             match result {
                 Ok(0) => {
@@ -680,11 +750,22 @@ impl MioConnection {
     /// Closed and everything written: the write side should be shut (TCP FIN) while the
     /// core may still drain the peer's input.
     fn wants_shutdown(&self) -> bool {
-        !self.shut && self.conn.is_closed() && self.conn.pending_transmit() == 0
+        !self.shut
+            && self.conn.is_closed()
+            && self.conn.pending_transmit() == 0
+            && !self.tls_wants_write()
     }
 
+    /// The FIN once closed and written; over TLS, `close_notify` first (written before
+    /// the FIN, as far as the socket takes it now, else on a later drive).
     fn shutdown_if_done(&mut self) {
         if self.wants_shutdown() && !self.write_dead {
+            if self.tls.as_mut().is_some_and(|t| t.close_notify()) {
+                self.write_output();
+                if !self.wants_shutdown() || self.write_dead {
+                    return;
+                }
+            }
             self.shut = true;
             let _ = self.stream.shutdown(Shutdown::Write);
         }
@@ -747,7 +828,9 @@ impl MioConnection {
             Some(at) if !self.is_finished() => Some(at + self.linger),
             _ => None,
         };
-        let setup = self.setup_deadline.filter(|_| self.in_setup());
+        let setup = self
+            .setup_deadline
+            .filter(|_| self.connect_deadline_applies());
         [core, linger, setup].into_iter().flatten().min()
     }
 

@@ -21,7 +21,9 @@
 //!   a proxy (HTTP CONNECT with Basic auth, SOCKS5 with user/password, or the
 //!   environment's `http_proxy` / `all_proxy` / `no_proxy`): the proxy's handshake is
 //!   `wsmachine-proxy`'s sans-IO state machine, driven non-blocking by readiness in
-//!   [`MioConnection::drive`] like the WebSocket bytes. No TLS (`wss://`) yet.
+//!   [`MioConnection::drive`] like the WebSocket bytes. With the `rustls` feature,
+//!   `wss://` runs rustls over the non-blocking socket the same way
+//!   (`MioConnection::use_tls` for a connection of your own).
 //!
 //! ## Memory per connection
 //!
@@ -39,10 +41,15 @@ mod client;
 mod connection;
 mod error;
 mod server;
+mod tls;
 
+#[cfg(feature = "rustls")]
+pub use client::default_tls_config;
 pub use client::{ClientBuilder, LoopClient, MioClient};
 pub use connection::{DEFAULT_LINGER, Event, MioConnection, READ_MAX};
 pub use error::Error;
+#[cfg(feature = "rustls")]
+pub use rustls;
 pub use server::{ConnId, Server, ServerOptions, WRITE_BATCH};
 pub use wsmachine::Decision;
 pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind};
