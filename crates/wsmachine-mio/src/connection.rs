@@ -104,6 +104,8 @@ pub enum Event {
 /// Nothing is queued here beyond the core: at most one I/O error waiting to be reported,
 /// and for a client through a proxy, while its handshake runs, the proxy's request (under
 /// 600 bytes) and at most `wsmachine_proxy::MAX_RESPONSE_HEAD` (16 KiB) of its reply.
+/// Over TLS (feature `rustls`), rustls's own buffers come on top: about 16 KiB of received
+/// records and up to its buffer limit (64 KiB by default) of output being encrypted.
 /// Per connection, with the core's [`Limits`](wsmachine::Limits): input up to
 /// `input_high_water + max_frame_size + READ_MAX` (256 KiB, one read past the high
 /// water mark), a fragmented message being assembled up to `max_message_size`, output up to
@@ -845,12 +847,13 @@ impl MioConnection {
         self.closed_delivered
     }
 
-    /// Bytes read from the socket so far (all of it went to the core).
+    /// Bytes read so far: what went to the core (plaintext over TLS), plus a proxy's
+    /// handshake replies.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
 
-    /// Bytes written to the socket so far.
+    /// Bytes written so far (plaintext over TLS; a proxy's handshake included).
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
     }

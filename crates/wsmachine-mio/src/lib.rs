@@ -31,8 +31,10 @@
 //! to `input_high_water + max_frame_size` plus one read ([`READ_MAX`], 256 KiB), a
 //! fragmented message being assembled up to `max_message_size`, output up to
 //! `max_send_queue + max_pong_backlog` plus one ping, one Close and the handshake response,
-//! and about a kilobyte of fixed state. A peer that sends without reading stops being read
-//! once our unwritten output passes half of `max_send_queue`.
+//! and about a kilobyte of fixed state. A client over TLS adds rustls's buffers (about
+//! 16 KiB in, up to 64 KiB out by default); a proxy's handshake, while it runs, under
+//! 17 KiB. A peer that sends without reading stops being read once our unwritten output
+//! passes half of `max_send_queue`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
