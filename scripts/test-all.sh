@@ -27,9 +27,9 @@ cargo build -p wsmachine --no-default-features --quiet
 cargo build -p wsmachine --no-default-features --features record --quiet
 
 echo "== adapters with their default features (no TLS: wss:// is refused, not broken)"
-cargo clippy -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --all-targets --quiet -- -D warnings
-cargo test -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --lib --quiet
-RUSTDOCFLAGS="-D warnings" cargo doc -p wsmachine-std -p wsmachine-async -p wsmachine-tokio --no-deps --quiet
+cargo clippy -p wsmachine-std -p wsmachine-async -p wsmachine-tokio -p wsmachine-futures -p wsmachine-mio --all-targets --quiet -- -D warnings
+cargo test -p wsmachine-std -p wsmachine-async -p wsmachine-tokio -p wsmachine-futures -p wsmachine-mio --lib --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc -p wsmachine-std -p wsmachine-async -p wsmachine-tokio -p wsmachine-futures -p wsmachine-mio --no-deps --quiet
 
 echo "== tests"
 cargo test --workspace --all-targets

@@ -112,3 +112,54 @@ fn microsocks_socks5_with_username_and_password() {
         "{e:?}"
     );
 }
+
+/// The proxy from an environment (a lookup closure, so the process's stays untouched):
+/// `http_proxy` without a scheme goes through tinyproxy; without credentials its 407 shows
+/// the proxy was used; `no_proxy` covering the host connects directly past a dead proxy.
+#[test]
+fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
+    let name = "the_environment_picks_the_proxy_and_no_proxy_bypasses_it";
+    let Some(bin) = proxy_binary("PEER_TINYPROXY", name) else {
+        return;
+    };
+    let proxy = tinyproxy(&bin);
+    let server = wsm::echo(wsm::Kind::Std, wsm::big_config());
+    let url = server.url();
+    let env = |vars: Vec<(&'static str, String)>| {
+        move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    };
+    let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
+    let (mut ws, _) = ClientBuilder::new(&url)
+        .config(wsm::big_config())
+        .proxy_from_env_with(env(vec![("http_proxy", value)]))
+        .connect()
+        .unwrap();
+    assert!(wsm::std_exchange(&mut ws).unwrap().clean);
+    let bare = format!("http://127.0.0.1:{}", proxy.port);
+    let e = ClientBuilder::new(&url)
+        .proxy_from_env_with(env(vec![("ALL_PROXY", bare)]))
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Proxy(ProxyError::HttpStatus { status: 407, .. })),
+        "{e:?}"
+    );
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let (mut ws, _) = ClientBuilder::new(&url)
+        .config(wsm::big_config())
+        .proxy_from_env_with(env(vec![
+            ("http_proxy", dead.clone()),
+            (
+                "NO_PROXY",
+                ".localhost, 127.0.0.1:".to_string() + &server.addr.port().to_string(),
+            ),
+        ]))
+        .connect()
+        .unwrap();
+    assert!(wsm::std_exchange(&mut ws).unwrap().clean);
+    let e = ClientBuilder::new(&url)
+        .proxy_from_env_with(env(vec![("http_proxy", dead)]))
+        .connect()
+        .unwrap_err();
+    assert!(matches!(e, Error::Io(_)), "{e:?}");
+}

@@ -222,3 +222,68 @@ async fn a_silent_proxy_runs_into_the_connect_timeout() {
     })
     .await
 }
+
+/// The proxy from an environment (a lookup closure, so the process's stays untouched):
+/// `http_proxy` without a scheme goes through tinyproxy; without credentials its 407 shows
+/// the proxy was used; `no_proxy` covering the host connects directly past a dead proxy;
+/// a `wss://` URL looks at `https_proxy`, not `http_proxy`.
+#[tokio::test]
+async fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
+    let name = "the_environment_picks_the_proxy_and_no_proxy_bypasses_it";
+    let Some(bin) = proxy_binary("PEER_TINYPROXY", name) else {
+        return;
+    };
+    bounded(async {
+        let proxy = tinyproxy(&bin);
+        let url = echo_server().await;
+        let env = |vars: Vec<(&'static str, String)>| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+        let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
+        let mut ws = ClientBuilder::new(&url)
+            .config(big())
+            .proxy_from_env_with(env(vec![("http_proxy", value)]))
+            .connect()
+            .await
+            .unwrap();
+        standard_exchange(&mut ws).await;
+        let bare = format!("http://127.0.0.1:{}", proxy.port);
+        let e = ClientBuilder::new(&url)
+            .proxy_from_env_with(env(vec![("all_proxy", bare.clone())]))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Proxy(ProxyError::HttpStatus { status: 407, .. })),
+            "{e:?}"
+        );
+        let dead = format!("http://127.0.0.1:{}", free_port());
+        let mut ws = ClientBuilder::new(&url)
+            .config(big())
+            .proxy_from_env_with(env(vec![
+                ("http_proxy", dead.clone()),
+                ("no_proxy", "*".into()),
+            ]))
+            .connect()
+            .await
+            .unwrap();
+        standard_exchange(&mut ws).await;
+        let e = ClientBuilder::new(&url)
+            .proxy_from_env_with(env(vec![("HTTP_PROXY", dead)]))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
+        // wss:// ignores http_proxy (here one that would refuse with 407): the TLS
+        // handshake goes to the plain server directly, which never answers it.
+        let tls_url = url.replace("ws://", "wss://");
+        let e = ClientBuilder::new(&tls_url)
+            .proxy_from_env_with(env(vec![("http_proxy", bare)]))
+            .connect_timeout(Some(Duration::from_millis(500)))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
+    })
+    .await
+}

@@ -7,13 +7,14 @@
 
 use std::future::Future;
 use std::io::{self, IoSlice};
+use std::net::IpAddr;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use wsmachine::{ClientRequest, HandshakeError};
-use wsmachine_proxy::{Proxy, ProxyError, ProxyHandshake};
+use wsmachine_proxy::{Proxy, ProxyError, ProxyHandshake, Target};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -172,6 +173,27 @@ impl ClientOptions {
         self
     }
 
+    /// Connects through the proxy the environment names for this request's URL, read now
+    /// from the process's environment: `http_proxy` / `HTTP_PROXY` for `ws://`,
+    /// `https_proxy` / `HTTPS_PROXY` for `wss://`, then `all_proxy` / `ALL_PROXY`, the
+    /// lower-case name first (as curl), none when `no_proxy` / `NO_PROXY` covers the host
+    /// (see [`Proxy::from_env_for_host`]); directly when none is set. A bad value is
+    /// reported by [`checked_proxy`](ClientOptions::checked_proxy). Opt-in: nothing reads
+    /// the environment unless this is called. Cost: a few environment lookups.
+    pub fn proxy_from_env(self) -> Self {
+        self.proxy_from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`proxy_from_env`](ClientOptions::proxy_from_env) with the variables looked up by
+    /// `env` instead of in the process's environment (tests, a configuration file). With
+    /// an invalid request, nothing changes (the request's error is reported first).
+    pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        if let Ok(r) = &self.request {
+            self.proxy = Proxy::from_env_for_host(r.is_tls(), r.host(), r.port(), env).transpose();
+        }
+        self
+    }
+
     /// The proxy to connect through (`None`: directly), or the bad proxy URL's error.
     pub fn checked_proxy(&self) -> Result<Option<&Proxy>, Error> {
         match &self.proxy {
@@ -180,6 +202,114 @@ impl ClientOptions {
             Some(Err(e)) => Err(Error::Proxy(e.clone())),
         }
     }
+}
+
+/// What a client `connect` does, checked before any I/O ([`ClientOptions::plan`]): the
+/// request, the proxy, the connect timeout and the config. The adapter opens TCP with
+/// [`open`](ConnectPlan::open) (direct or through the proxy, bounded by the connect
+/// timeout), adds TLS for `wss://`, and runs the handshake.
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    /// The request (its URL gives host, port and `wss://`).
+    pub request: ClientRequest,
+    /// The proxy to go through, if any.
+    pub proxy: Option<Proxy>,
+    /// The bound on each step before the WebSocket handshake.
+    pub connect_timeout: Option<Duration>,
+    /// The connection's configuration.
+    pub config: Config,
+}
+
+impl ClientOptions {
+    /// Checks the options before any I/O: the request's first invalid input
+    /// ([`Error::Handshake`]), `wss://` without a TLS layer (`has_tls` false:
+    /// [`Error::TlsRequired`]), a bad proxy ([`Error::Proxy`]). Cost: clones the request.
+    pub fn plan(&self, has_tls: bool) -> Result<ConnectPlan, Error> {
+        let request = self.checked_request()?;
+        if request.is_tls() && !has_tls {
+            return Err(Error::TlsRequired);
+        }
+        Ok(ConnectPlan {
+            proxy: self.checked_proxy()?.cloned(),
+            request,
+            connect_timeout: self.connect_timeout,
+            config: self.config,
+        })
+    }
+}
+
+impl ConnectPlan {
+    /// The host to connect to: the URL's, an IPv6 address without its brackets.
+    pub fn host(&self) -> &str {
+        unbracketed(self.request.host())
+    }
+
+    /// The port to connect to (the URL's, or 80 / 443).
+    pub fn port(&self) -> u16 {
+        self.request.port()
+    }
+
+    /// Opens the stream under the WebSocket (or TLS) handshake: `connect(host, port)` to
+    /// the URL's host, or to the proxy's and then the proxy handshake
+    /// ([`proxy_tunnel`]) for a tunnel to the URL's host; for `socks5://`, the target is
+    /// first resolved with `resolve(host, port)` (its address goes to the proxy). The TCP
+    /// connect, or all of the proxy's steps, are bounded by the connect timeout on the
+    /// runtime's timer ([`within`]). Returns the stream and the bytes that already came
+    /// from the target through the tunnel (normally none). Cost: the I/O; a 1 KiB read
+    /// buffer while the proxy handshake runs.
+    pub async fn open<T, C, CF, R, RF>(
+        &self,
+        runtime: &dyn Runtime,
+        connect: C,
+        resolve: R,
+    ) -> Result<(T, Vec<u8>), Error>
+    where
+        T: Transport,
+        C: FnOnce(String, u16) -> CF,
+        CF: Future<Output = io::Result<T>>,
+        R: FnOnce(String, u16) -> RF,
+        RF: Future<Output = io::Result<IpAddr>>,
+    {
+        let (host, port) = (self.host().to_string(), self.port());
+        let Some(proxy) = &self.proxy else {
+            let io = within(runtime, self.connect_timeout, async {
+                Ok(connect(host, port).await?)
+            })
+            .await?;
+            return Ok((io, Vec::new()));
+        };
+        within(runtime, self.connect_timeout, async {
+            let target = if proxy.resolves_locally() {
+                Target::Ip(resolve(host, port).await?, port)
+            } else {
+                Target::domain(&host, port)
+            };
+            let handshake = proxy.handshake(&target)?;
+            let mut io = connect(proxy.host.clone(), proxy.port).await?;
+            let early = proxy_tunnel(&mut io, handshake).await?;
+            Ok((io, early))
+        })
+        .await
+    }
+
+    /// For `wss://`: fails when the server spoke through the tunnel before the TLS
+    /// handshake (`early` not empty: no TLS server does).
+    pub fn check_no_early_bytes(early: &[u8]) -> Result<(), Error> {
+        if early.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the server spoke before the TLS handshake",
+        )))
+    }
+}
+
+/// The host to connect to: an IPv6 address without its URL brackets.
+pub fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 /// The request, or the first invalid input its builder methods remembered.

@@ -72,7 +72,9 @@ mod runtime;
 mod shared;
 mod socket;
 
-pub use client::{ClientOptions, IntoClientRequest, proxy_tunnel, within};
+pub use client::{
+    ClientOptions, ConnectPlan, IntoClientRequest, proxy_tunnel, unbracketed, within,
+};
 pub use config::Config;
 pub use error::Error;
 pub use handshake::{

@@ -13,8 +13,11 @@ use crate::runtime::{Runtime, transport};
 
 impl Runtime {
     /// Opens a client connection to a `ws://` URL over TCP (async-net) and runs the
-    /// handshake, with the default [`Config`]. `wss://` returns [`Error::TlsRequired`]: TLS
-    /// is the caller's job (see [`client_with_stream`](Runtime::client_with_stream)).
+    /// handshake, with the default [`Config`]. `wss://` needs the `rustls` feature (else
+    /// [`Error::TlsRequired`]; or open a TLS stream yourself and use
+    /// [`client_with_stream`](Runtime::client_with_stream)). For headers, subprotocols,
+    /// timeouts (the connect timeout is 10 s here), a proxy or TLS settings, use
+    /// [`ClientBuilder`](crate::ClientBuilder).
     #[cfg(feature = "async-io")]
     pub async fn connect(&self, url: &str) -> Result<WebSocket, Error> {
         self.connect_with(url, Config::default()).await
@@ -27,9 +30,11 @@ impl Runtime {
         url: &str,
         config: impl Into<Config>,
     ) -> Result<WebSocket, Error> {
-        let (request, host, port) = wsmachine_async::tcp_target(url)?;
-        let stream = async_net::TcpStream::connect((host.as_str(), port)).await?;
-        self.client_with_stream(stream, &request, config).await
+        crate::ClientBuilder::new(url)
+            .runtime(self.clone())
+            .config(config)
+            .connect()
+            .await
     }
 
     /// Runs the client handshake for `request` over a stream the caller opened (a TCP

@@ -79,14 +79,39 @@
 //! # }
 //! ```
 //!
-//! TLS (`wss://`) is the caller's job: open a TLS stream (futures-rustls, async-tls) and
-//! pass it to [`client_with_stream`] (or to [`accept_with`] on a server).
+//! ## Clients: URL, headers, TLS, proxies
+//!
+//! [`connect`] takes a URL (or a [`ClientRequest`]); [`ClientBuilder`] adds headers
+//! (`Authorization`, `Origin`, cookies), subprotocols, the [`Config`], connect and
+//! handshake timeouts, a proxy ([`ClientBuilder::proxy`]: HTTP CONNECT with Basic auth,
+//! SOCKS5 with user/password; or [`ClientBuilder::proxy_from_env`]: `http_proxy`,
+//! `https_proxy`, `all_proxy`, `no_proxy`) and the [`Runtime`]. The request, its options,
+//! the proxy handshake over the stream and the connect timeout are wsmachine-async's,
+//! shared with the tokio adapter; the async-net TCP connect, the name lookup and TLS are
+//! this crate's (all with the default `async-io` feature).
+//!
+//! `wss://` needs the `rustls` feature (futures-rustls; roots from the platform's store,
+//! honouring `SSL_CERT_FILE`, plus Mozilla's with the `webpki-roots` feature; SNI from the
+//! URL's host; the same choices as the std and tokio adapters, from `wsmachine-rustls`),
+//! or your own: a `rustls::ClientConfig` (`ClientBuilder::tls_config`), any connector
+//! ([`ClientBuilder::tls_connector`]), or a TLS stream you opened, passed to
+//! [`client_with_stream`]. A server passes its TLS stream (e.g. futures-rustls's
+//! `TlsAcceptor::accept`) to [`accept_with`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "async-io")]
+mod client;
 mod handshake;
 mod runtime;
+
+#[cfg(feature = "async-io")]
+pub use client::ClientBuilder;
+#[cfg(all(feature = "async-io", feature = "rustls"))]
+pub use client::default_tls_config;
+#[cfg(feature = "rustls")]
+pub use futures_rustls::{self, rustls};
 
 #[cfg(feature = "async-io")]
 pub use handshake::{
@@ -94,7 +119,10 @@ pub use handshake::{
     from_connection, open,
 };
 pub use runtime::{Runtime, Timer};
-pub use wsmachine_async::{BackgroundTask, Config, Error, Incoming, Receiver, Sender, WebSocket};
+pub use wsmachine_async::{
+    BackgroundTask, Config, Error, Incoming, IntoClientRequest, Proxy, ProxyError, ProxyKind,
+    Receiver, Sender, WebSocket,
+};
 
 pub use wsmachine;
 pub use wsmachine::{

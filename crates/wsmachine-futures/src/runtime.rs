@@ -166,9 +166,33 @@ impl wsmachine_async::Runtime for Parts {
 }
 
 /// A `futures-io` stream as the engine's transport.
-struct FuturesStream<S> {
+pub(crate) struct FuturesStream<S> {
     stream: S,
     peer: Option<SocketAddr>,
+}
+
+impl<S> FuturesStream<S> {
+    /// `stream` with a peer address the caller knows (nothing else is done to it).
+    #[cfg(feature = "async-io")]
+    pub(crate) fn new(stream: S, peer: Option<SocketAddr>) -> Self {
+        FuturesStream { stream, peer }
+    }
+
+    /// The stream back.
+    #[cfg(feature = "async-io")]
+    pub(crate) fn into_inner(self) -> S {
+        self.stream
+    }
+}
+
+/// Boxes `stream` for the engine with a peer address the caller found (the TCP socket
+/// under a TLS stream of any connector).
+#[cfg(feature = "async-io")]
+pub(crate) fn transport_with_peer<S>(stream: S, peer: Option<SocketAddr>) -> Box<dyn Transport>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::new(FuturesStream { stream, peer })
 }
 
 /// Boxes `stream` for the engine. When it is an async-net or async-io TCP stream (smol's

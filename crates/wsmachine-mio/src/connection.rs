@@ -15,8 +15,10 @@ use wsmachine::{
     Accept, AcceptError, ClientRequest, CloseCode, CloseFrame, CloseReport, Config, Connection,
     Decision, Fragment, HandshakeError, Message, Request, Response, SendError, Timestamp,
 };
+use wsmachine_proxy::ProxyHandshake;
 
 use crate::error::Error;
+use crate::tls::TlsLayer;
 
 /// Bytes read from one connection per [`drive`](MioConnection::drive) before yielding to
 /// the others (fairness); [`needs_drive`](MioConnection::needs_drive) then stays true.
@@ -99,7 +101,11 @@ pub enum Event {
 ///
 /// # Memory
 ///
-/// Nothing is queued here beyond the core: at most one I/O error waiting to be reported.
+/// Nothing is queued here beyond the core: at most one I/O error waiting to be reported,
+/// and for a client through a proxy, while its handshake runs, the proxy's request (under
+/// 600 bytes) and at most `wsmachine_proxy::MAX_RESPONSE_HEAD` (16 KiB) of its reply.
+/// Over TLS (feature `rustls`), rustls's own buffers come on top: about 16 KiB of received
+/// records and up to its buffer limit (64 KiB by default) of output being encrypted.
 /// Per connection, with the core's [`Limits`](wsmachine::Limits): input up to
 /// `input_high_water + max_frame_size + READ_MAX` (256 KiB, one read past the high
 /// water mark), a fragmented message being assembled up to `max_message_size`, output up to
@@ -122,6 +128,14 @@ pub struct MioConnection {
     read_closed: bool,
     /// A client's nonblocking connect is in progress.
     connecting: bool,
+    /// A client's proxy handshake, run after the connect and before the WebSocket
+    /// handshake's bytes go out (the tunnel is not open yet).
+    proxy: Option<ProxyHandshake>,
+    /// The end of the connect timeout: the TCP connect, the proxy handshake and the TLS
+    /// handshake must be done by then.
+    setup_deadline: Option<Instant>,
+    /// TLS over the socket (feature `rustls`), after the proxy's tunnel if any.
+    tls: Option<TlsLayer>,
     /// No more reads: EOF, or a read error ended the transport.
     read_done: bool,
     /// No more writes: a write error ended the transport.
@@ -132,8 +146,9 @@ pub struct MioConnection {
     bytes_written: u64,
     /// Successful write calls.
     writes: u64,
-    /// An I/O error that ended the transport, reported just before [`Event::Closed`].
-    io_error: Option<io::Error>,
+    /// An I/O or proxy error that ended the transport, reported just before
+    /// [`Event::Closed`].
+    io_error: Option<Error>,
     /// [`Event::Closed`], held back while `io_error` is reported first.
     held_closed: Option<CloseReport>,
     /// [`Event::Closed`] was returned by `poll_event`.
@@ -175,6 +190,9 @@ impl MioConnection {
             writable: true,
             read_closed: false,
             connecting: false,
+            proxy: None,
+            setup_deadline: None,
+            tls: None,
             read_done: false,
             write_dead: false,
             shut: false,
@@ -216,6 +234,86 @@ impl MioConnection {
         Ok(mc)
     }
 
+    /// A client connection on `stream` connected (or connecting) to a proxy: once the
+    /// connect finishes, `proxy`'s handshake runs over the socket, non-blocking, inside
+    /// [`drive`](MioConnection::drive) (the sans-IO state machine of `wsmachine-proxy`:
+    /// its request written as the socket takes it, its replies read into a 1 KiB stack
+    /// buffer), and only once the tunnel is open do the WebSocket handshake's bytes go out
+    /// (bytes the target sent behind the proxy's reply are fed to the core). A refusal is
+    /// reported as [`Error::Proxy`] before [`Event::Closed`].
+    pub fn client_through_proxy(
+        stream: TcpStream,
+        request: &ClientRequest,
+        config: Config,
+        proxy: ProxyHandshake,
+    ) -> Result<Self, HandshakeError> {
+        let mut mc = MioConnection::client(stream, request, config)?;
+        mc.proxy = Some(proxy);
+        Ok(mc)
+    }
+
+    /// Bounds the client's setup (the TCP connect and a proxy's handshake) by `deadline`:
+    /// past it the connection ends with a `TimedOut` [`Error::Io`] before
+    /// [`Event::Closed`]. No effect once the setup is done. The WebSocket handshake has
+    /// the core's own deadline (`Timers::handshake_timeout`, counted from the
+    /// connection's creation).
+    pub fn set_connect_deadline(&mut self, deadline: Option<Instant>) {
+        self.setup_deadline = deadline;
+    }
+
+    /// Runs TLS over the socket (after the proxy's tunnel, if any): `tls` is a rustls
+    /// client connection for the server's name (its ClientHello goes out first, then the
+    /// WebSocket handshake's bytes once TLS is up). Call it before the first
+    /// [`drive`](MioConnection::drive). Costs rustls's buffers: about 16 KiB of received
+    /// records, and at most its buffer limit (64 KiB by default) of plaintext waiting to
+    /// be encrypted on top of the core's output bound. A TLS failure (e.g. a certificate
+    /// refused) is an `InvalidData` [`Error::Io`] before [`Event::Closed`].
+    #[cfg(feature = "rustls")]
+    pub fn use_tls(&mut self, tls: rustls::ClientConnection) {
+        self.tls = Some(TlsLayer::new(tls));
+    }
+
+    /// The connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TCP connect or the proxy handshake is still running.
+    fn in_setup(&self) -> bool {
+        self.connecting || self.proxy.is_some()
+    }
+
+    /// The connect deadline applies: the setup or the TLS handshake is still running.
+    fn connect_deadline_applies(&self) -> bool {
+        self.in_setup() || self.tls.as_ref().is_some_and(|t| t.is_handshaking())
+    }
+
+    /// TLS records are waiting to be written.
+    fn tls_wants_write(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
+    /// The core's output can go out now: always on a plain socket; over TLS once its
+    /// handshake is done (until then rustls would only buffer it).
+    fn plain_output_ready(&self) -> bool {
+        self.conn.pending_transmit() > 0 && self.tls.as_ref().is_none_or(|t| !t.is_handshaking())
+    }
+
+    /// Ends a connection whose setup (connect, proxy handshake) failed: no byte of ours
+    /// went to the server, so the transport is simply dead; `error` is reported before
+    /// [`Event::Closed`].
+    fn fail_setup(&mut self, error: Error) {
+        self.connecting = false;
+        self.proxy = None;
+        self.readable = false;
+        self.read_done = true;
+        self.write_dead = true;
+        if self.io_error.is_none() && !self.conn.is_closed() {
+            self.io_error = Some(error);
+        }
+        self.conn.handle_reset();
+    }
+
     fn ts(&self, now: Instant) -> Timestamp {
         Timestamp::from_duration(now.saturating_duration_since(self.origin))
     }
@@ -234,9 +332,17 @@ impl MioConnection {
     /// `WRITABLE` while output is pending or a connect is in progress; `None` when neither
     /// (then it is not registered at all).
     pub fn interest(&self) -> Option<Interest> {
+        if let Some(hs) = self.proxy.as_ref().filter(|_| !self.connecting) {
+            return match (hs.wants_input(), !hs.transmit().is_empty()) {
+                (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+                (true, false) => Some(Interest::READABLE),
+                (false, true) => Some(Interest::WRITABLE),
+                (false, false) => None,
+            };
+        }
         let read = !self.read_done && !self.connecting && self.conn.wants_input();
-        let write =
-            self.connecting || (!self.write_dead && !self.shut && self.conn.pending_transmit() > 0);
+        let output = self.plain_output_ready() || self.tls_wants_write();
+        let write = self.connecting || (!self.write_dead && !self.shut && output);
         match (read, write) {
             (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
             (true, false) => Some(Interest::READABLE),
@@ -330,25 +436,46 @@ impl MioConnection {
     /// write failed.
     pub fn drive(&mut self, registry: &Registry, now: Instant) -> bool {
         let mut news = false;
+        let core_deadline = self
+            .conn
+            .poll_timeout()
+            .map(|t| self.origin + t.as_duration());
+        if core_deadline.is_some_and(|d| d <= now) {
+            let t = self.ts(now);
+            self.conn.handle_timeout(t);
+            news = true;
+            if self.in_setup() && self.conn.is_closed() {
+                // The handshake deadline passed during the connect or the proxy's
+                // handshake: the core reports it; nothing of ours was sent.
+                self.connecting = false;
+                self.proxy = None;
+                self.read_done = true;
+                self.write_dead = true;
+            }
+        }
+        if self.connect_deadline_applies() && self.setup_deadline.is_some_and(|d| d <= now) {
+            let e = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+            self.fail_setup(Error::Io(e));
+            news = true;
+        }
         if self.connecting {
             self.finish_connect();
             news |= !self.connecting;
         }
-        if !self.connecting {
-            let core_deadline = self
-                .conn
-                .poll_timeout()
-                .map(|t| self.origin + t.as_duration());
-            if core_deadline.is_some_and(|d| d <= now) {
-                let t = self.ts(now);
-                self.conn.handle_timeout(t);
-                news = true;
-            }
+        if !self.connecting && self.proxy.is_some() {
+            news |= self.drive_proxy(now);
+        }
+        if !self.in_setup() {
             let dead = self.write_dead;
             self.write_output();
             news |= self.write_dead != dead;
             self.shutdown_if_done();
             news |= self.read_input(now);
+            if self.tls.is_some() {
+                // Reading may have produced TLS records (handshake, alerts, key updates)
+                // or finished the handshake, which lets the core's output go.
+                self.write_output();
+            }
         }
         if self.closed_at.is_some_and(|at| now >= at + self.linger) {
             self.lingered = true;
@@ -377,11 +504,15 @@ impl MioConnection {
         if self.connecting {
             return false;
         }
+        if let Some(hs) = &self.proxy {
+            return (self.readable && hs.wants_input())
+                || (self.writable && !hs.transmit().is_empty());
+        }
         let read = self.readable && !self.read_done && self.conn.wants_input();
         let write = self.writable
             && !self.write_dead
             && !self.shut
-            && (self.conn.pending_transmit() > 0 || self.wants_shutdown());
+            && (self.plain_output_ready() || self.tls_wants_write() || self.wants_shutdown());
         read || write
     }
 
@@ -408,10 +539,80 @@ impl MioConnection {
         self.connecting = false;
         self.readable = true;
         if let Some(e) = err {
-            self.io_error = Some(e);
-            self.read_done = true;
-            self.write_dead = true;
-            self.conn.handle_reset();
+            self.fail_setup(Error::Io(e));
+        }
+    }
+
+    /// Runs the proxy handshake as far as the socket allows: writes its request (or next
+    /// SOCKS5 message) while writable, reads its replies into a stack buffer while it
+    /// wants input. When the tunnel opens, the bytes that came after the proxy's reply are
+    /// the target's and go to the core. Returns whether anything changed for the
+    /// application (the tunnel failed; or it opened with bytes from the target).
+    fn drive_proxy(&mut self, now: Instant) -> bool {
+        let mut buf = [0u8; 1024];
+        loop {
+            let Some(hs) = self.proxy.as_mut() else {
+                return false;
+            };
+            if self.writable && !hs.transmit().is_empty() {
+                match self.stream.write(hs.transmit()) {
+                    Ok(0) => {
+                        self.fail_setup(Error::Io(io::ErrorKind::WriteZero.into()));
+                        return true;
+                    }
+                    Ok(n) => {
+                        self.bytes_written += n as u64;
+                        hs.advance_transmit(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                    Err(e) => {
+                        self.fail_setup(Error::Io(e));
+                        return true;
+                    }
+                }
+                continue;
+            }
+            if !(self.readable && hs.wants_input()) {
+                return false;
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the proxy closed the connection during its handshake",
+                    );
+                    self.fail_setup(Error::Io(e));
+                    return true;
+                }
+                Ok(n) => {
+                    self.bytes_read += n as u64;
+                    let input = buf.get(..n).unwrap_or_default();
+                    match hs.handle_input(input) {
+                        Ok(None) => {}
+                        Ok(Some(start)) => {
+                            self.proxy = None;
+                            let early = input.get(start..).unwrap_or_default();
+                            if early.is_empty() {
+                                return false;
+                            }
+                            let t = self.ts(now);
+                            self.conn.handle_input(t, early);
+                            return true;
+                        }
+                        Err(e) => {
+                            self.fail_setup(Error::Proxy(e));
+                            return true;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                Err(e) => {
+                    self.fail_setup(Error::Io(e));
+                    return true;
+                }
+            }
         }
     }
 
@@ -442,7 +643,10 @@ impl MioConnection {
         let mut news = false;
         let mut budget = READ_BUDGET;
         while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
-            let result = self.stream.read(scratch);
+            let result = match &mut self.tls {
+                Some(tls) => tls.read(&mut self.stream, scratch),
+                None => self.stream.read(scratch),
+            };
             let t = self.ts(now);
             match result {
                 Ok(0) => {
@@ -457,8 +661,9 @@ impl MioConnection {
                     budget = budget.saturating_sub(n);
                     self.conn.input_buffer(n).extend_from_slice(&scratch[..n]);
                     self.conn.handle_input_appended(t);
-                    // Unless the peer's EOF (already reported) is still to be read.
-                    if n < scratch.len() && !self.read_closed {
+                    // Unless the peer's EOF (already reported) is still to be read. (Not
+                    // over TLS: a short read of plaintext says nothing about the socket.)
+                    if n < scratch.len() && !self.read_closed && self.tls.is_none() {
                         self.readable = false;
                     }
                 }
@@ -487,13 +692,37 @@ impl MioConnection {
         news
     }
 
-    /// Writes queued output with vectored writes while the socket takes it.
+    /// Writes queued output with vectored writes while the socket takes it (over TLS:
+    /// into rustls, then its records to the socket, including handshake records and
+    /// `close_notify` when the core has nothing queued).
     fn write_output(&mut self) {
-        while self.writable && !self.write_dead && self.conn.pending_transmit() > 0 {
+        while self.writable
+            && !self.write_dead
+            && (self.plain_output_ready() || self.tls_wants_write())
+        {
+            if !self.plain_output_ready() {
+                let Some(tls) = &mut self.tls else {
+                    return;
+                };
+                match tls.flush(&mut self.stream) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                    Err(e) => {
+                        self.conn.handle_io_error(&e, IoDirection::Write);
+                        self.write_dead = true;
+                        self.note_error(e);
+                    }
+                }
+                continue;
+            }
             let result = {
                 let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
                 let n = self.conn.transmit_io_slices(&mut slices);
-                self.stream.write_vectored(&slices[..n])
+                match &mut self.tls {
+                    Some(tls) => tls.write_vectored(&mut self.stream, &slices[..n]),
+                    None => self.stream.write_vectored(&slices[..n]),
+                }
             };
             match result {
                 Ok(0) => {
@@ -523,11 +752,22 @@ impl MioConnection {
     /// Closed and everything written: the write side should be shut (TCP FIN) while the
     /// core may still drain the peer's input.
     fn wants_shutdown(&self) -> bool {
-        !self.shut && self.conn.is_closed() && self.conn.pending_transmit() == 0
+        !self.shut
+            && self.conn.is_closed()
+            && self.conn.pending_transmit() == 0
+            && !self.tls_wants_write()
     }
 
+    /// The FIN once closed and written; over TLS, `close_notify` first (written before
+    /// the FIN, as far as the socket takes it now, else on a later drive).
     fn shutdown_if_done(&mut self) {
         if self.wants_shutdown() && !self.write_dead {
+            if self.tls.as_mut().is_some_and(|t| t.close_notify()) {
+                self.write_output();
+                if !self.wants_shutdown() || self.write_dead {
+                    return;
+                }
+            }
             self.shut = true;
             let _ = self.stream.shutdown(Shutdown::Write);
         }
@@ -536,7 +776,7 @@ impl MioConnection {
     /// Keeps an I/O error that ended a live connection, to report before Closed.
     fn note_error(&mut self, e: io::Error) {
         if !self.conn.is_closed() && self.io_error.is_none() {
-            self.io_error = Some(e);
+            self.io_error = Some(Error::Io(e));
         }
     }
 
@@ -567,7 +807,7 @@ impl MioConnection {
                 wsmachine::Event::Closed(r) => {
                     if let Some(e) = self.io_error.take() {
                         self.held_closed = Some(r);
-                        return Some(Event::Error(Error::Io(e)));
+                        return Some(Event::Error(e));
                     }
                     self.closed_delivered = true;
                     self.closed_at = Some(Instant::now());
@@ -590,10 +830,10 @@ impl MioConnection {
             Some(at) if !self.is_finished() => Some(at + self.linger),
             _ => None,
         };
-        match (core, linger) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let setup = self
+            .setup_deadline
+            .filter(|_| self.connect_deadline_applies());
+        [core, linger, setup].into_iter().flatten().min()
     }
 
     /// Drop it now: [`Event::Closed`] was delivered and the core says the transport may be
@@ -607,12 +847,13 @@ impl MioConnection {
         self.closed_delivered
     }
 
-    /// Bytes read from the socket so far (all of it went to the core).
+    /// Bytes read so far: what went to the core (plaintext over TLS), plus a proxy's
+    /// handshake replies.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
 
-    /// Bytes written to the socket so far.
+    /// Bytes written so far (plaintext over TLS; a proxy's handshake included).
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
     }

@@ -28,6 +28,9 @@ pub enum Error {
     Send(SendError),
     /// A request this adapter cannot serve (e.g. `wss://`).
     Unsupported(&'static str),
+    /// The proxy URL is invalid, or the proxy refused or failed to open the tunnel (407:
+    /// credentials wanted or refused; a SOCKS5 reply code).
+    Proxy(wsmachine_proxy::ProxyError),
     /// Another reason the core ended the connection.
     Connection(wsmachine::ConnectionError),
 }
@@ -43,6 +46,7 @@ impl fmt::Display for Error {
             Error::Accept(e) => write!(f, "{e}"),
             Error::Send(e) => write!(f, "send refused: {e}"),
             Error::Unsupported(s) => write!(f, "unsupported: {s}"),
+            Error::Proxy(e) => write!(f, "proxy: {e}"),
             Error::Connection(e) => write!(f, "{e}"),
         }
     }
@@ -56,6 +60,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Accept(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             _ => None,
         }
     }
@@ -70,6 +75,12 @@ impl From<io::Error> for Error {
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
         Error::Handshake(e)
+    }
+}
+
+impl From<wsmachine_proxy::ProxyError> for Error {
+    fn from(e: wsmachine_proxy::ProxyError) -> Self {
+        Error::Proxy(e)
     }
 }
 

@@ -27,6 +27,10 @@
 //! assert!(hs.is_open());
 //! ```
 //!
+//! [`Proxy::from_env_for`] picks the proxy the environment names for a target URL
+//! (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) through a
+//! lookup closure, so every adapter's `proxy_from_env` shares one implementation.
+//!
 //! Why a crate of its own: the handshakes need neither the `http` crate nor `std`, and the
 //! std, tokio and mio adapters all use them; the WebSocket core stays about WebSocket.
 //!
@@ -38,6 +42,7 @@
 
 extern crate alloc;
 
+mod env;
 mod error;
 mod http;
 mod socks5;
@@ -47,6 +52,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+pub use env::no_proxy_matches;
 pub use error::ProxyError;
 pub use url::{Credentials, Proxy, ProxyKind};
 

@@ -174,6 +174,29 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects through the proxy the environment names for this URL, read now (opt-in):
+    /// `http_proxy` / `HTTP_PROXY` for `ws://`, `https_proxy` / `HTTPS_PROXY` for
+    /// `wss://`, then `all_proxy` / `ALL_PROXY`; the lower-case name wins when both are
+    /// set, as in curl; none when `no_proxy` / `NO_PROXY` covers the host (names and
+    /// domain suffixes with or without a leading dot, `*`, addresses, `host:port`);
+    /// directly when none is set. A bad value is reported by
+    /// [`connect`](ClientBuilder::connect) as [`Error::Proxy`]. The rules are
+    /// [`Proxy::from_env_for_host`]'s, shared by every adapter. Cost: a few environment
+    /// lookups.
+    pub fn proxy_from_env(self) -> Self {
+        self.proxy_from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`proxy_from_env`](ClientBuilder::proxy_from_env) with the variables looked up by
+    /// `env` instead of in the process's environment (tests, a configuration file). With
+    /// an invalid URL nothing changes (its error is reported first).
+    pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        if let Ok(r) = &self.request {
+            self.proxy = Proxy::from_env_for_host(r.is_tls(), r.host(), r.port(), env).transpose();
+        }
+        self
+    }
+
     /// The rustls configuration for `wss://` (roots, client certificates, ALPN, crypto
     /// provider); by default [`default_tls_config`](crate::default_tls_config). The server
     /// name (SNI, certificate check) is the URL's host.
@@ -207,6 +230,14 @@ impl ClientBuilder {
     /// [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout).
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// The WebSocket handshake's deadline, from the request being queued to the server's
+    /// `101` (the core's [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout)
+    /// in the [`config`](ClientBuilder::config); set after it, or it is replaced).
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.timers.handshake_timeout = timeout;
         self
     }
 
@@ -337,5 +368,25 @@ mod tests {
             .proxy("https://proxy:1")
             .connect();
         assert!(matches!(r, Err(Error::Proxy(ProxyError::InvalidUrl(_)))));
+        let r = ClientBuilder::new("ws://127.0.0.1:1/")
+            .proxy_from_env_with(|k| (k == "ALL_PROXY").then(|| "socks4://p".to_string()))
+            .connect();
+        assert!(matches!(r, Err(Error::Proxy(ProxyError::InvalidUrl(_)))));
+    }
+
+    #[test]
+    fn the_environment_names_the_proxy() {
+        let env = |k: &str| match k {
+            "https_proxy" => Some("socks5h://p:1".to_string()),
+            "no_proxy" => Some(".internal".to_string()),
+            _ => None,
+        };
+        let b = ClientBuilder::new("wss://a.example/").proxy_from_env_with(env);
+        let p = b.proxy.unwrap().unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("p", 1));
+        let b = ClientBuilder::new("wss://db.internal/").proxy_from_env_with(env);
+        assert!(b.proxy.is_none());
+        let b = ClientBuilder::new("ws://a.example/").proxy_from_env_with(env);
+        assert!(b.proxy.is_none());
     }
 }

@@ -18,9 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wsmachine::{ClientRequest, HandshakeError};
 use wsmachine_async::{
-    ClientOptions, Config, Error, IntoClientRequest, Proxy, Transport, WebSocket,
+    ClientOptions, Config, ConnectPlan, Error, IntoClientRequest, Proxy, Transport, WebSocket,
 };
-use wsmachine_proxy::Target;
 
 use crate::runtime::{TokioStream, runtime, transport_with_peer};
 
@@ -153,6 +152,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects through the proxy the environment names for this URL, read now (opt-in):
+    /// `http_proxy` / `HTTP_PROXY` for `ws://`, `https_proxy` / `HTTPS_PROXY` for
+    /// `wss://`, then `all_proxy` / `ALL_PROXY`; the lower-case name wins when both are
+    /// set, as in curl; none when `no_proxy` / `NO_PROXY` covers the host (names and
+    /// domain suffixes with or without a leading dot, `*`, addresses, `host:port`);
+    /// directly when none is set. A bad value is reported by `connect` as
+    /// [`Error::Proxy`]. The rules are `wsmachine_proxy::Proxy::from_env_for_host`'s,
+    /// shared by every adapter. Cost: a few environment lookups.
+    pub fn proxy_from_env(mut self) -> Self {
+        self.options = self.options.proxy_from_env();
+        self
+    }
+
+    /// [`proxy_from_env`](ClientBuilder::proxy_from_env) with the variables looked up by
+    /// `env` instead of in the process's environment (tests, a configuration file).
+    pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        self.options = self.options.proxy_from_env_with(env);
+        self
+    }
+
     /// The rustls configuration for `wss://` (roots, client certificates, ALPN, crypto
     /// provider); by default [`default_tls_config`](crate::default_tls_config). The server
     /// name (SNI, certificate check) is the URL's host.
@@ -213,44 +232,37 @@ impl ClientBuilder {
     /// refusal ([`Error::Proxy`]), I/O and TLS errors, a step over the connect timeout
     /// ([`Error::Io`]).
     pub async fn connect(self) -> Result<WebSocket, Error> {
-        let request = self.options.checked_request()?;
-        if request.is_tls() && !self.has_tls() {
-            return Err(Error::TlsRequired);
-        }
-        let proxy = self.options.checked_proxy()?;
+        let plan = self.options.plan(self.has_tls())?;
         let runtime = runtime();
-        let timeout = self.options.current_connect_timeout();
-        let host = unbracketed(request.host());
-        let port = request.port();
-        let (tcp, early) = match proxy {
-            None => (
-                wsmachine_async::within(&*runtime, timeout, async {
-                    Ok(TcpStream::connect((host, port)).await?)
-                })
-                .await?,
-                Vec::new(),
-            ),
-            Some(proxy) => {
-                wsmachine_async::within(&*runtime, timeout, tunnel(proxy, host, port)).await?
-            }
-        };
+        let (io, early) = plan
+            .open(
+                &*runtime,
+                |host, port| async move {
+                    let tcp = TcpStream::connect((host.as_str(), port)).await?;
+                    Ok(TokioStream::new(tcp, None))
+                },
+                |host, port| async move {
+                    let mut addrs = tokio::net::lookup_host((host.as_str(), port)).await?;
+                    let addr = addrs.next().ok_or_else(|| {
+                        io::Error::new(io::ErrorKind::NotFound, "host has no address")
+                    })?;
+                    Ok(addr.ip())
+                },
+            )
+            .await?;
+        let tcp = io.into_inner();
         let _ = tcp.set_nodelay(true);
         let peer = tcp.peer_addr().ok();
-        let config = self.options.current_config();
+        let request = &plan.request;
         if !request.is_tls() {
             let io = transport_with_peer(tcp, peer);
-            return wsmachine_async::client_with_prefix(io, runtime, &request, &early, config)
+            return wsmachine_async::client_with_prefix(io, runtime, request, &early, plan.config)
                 .await;
         }
-        if !early.is_empty() {
-            return Err(Error::Io(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the server spoke before the TLS handshake",
-            )));
-        }
-        let io = wsmachine_async::within(&*runtime, timeout, self.tls_handshake(host, peer, tcp))
-            .await?;
-        wsmachine_async::client(io, runtime, &request, config).await
+        ConnectPlan::check_no_early_bytes(&early)?;
+        let tls = self.tls_handshake(plan.host(), peer, tcp);
+        let io = wsmachine_async::within(&*runtime, plan.connect_timeout, tls).await?;
+        wsmachine_async::client(io, runtime, request, plan.config).await
     }
 
     async fn tls_handshake(
@@ -292,35 +304,6 @@ impl ClientBuilder {
     }
 }
 
-/// The host to connect to: an IPv6 address without its URL brackets.
-fn unbracketed(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-}
-
-/// Opens a tunnel to `host:port` through `proxy`: resolves the target first for
-/// `socks5://` (its first address), connects to the proxy and runs its handshake. Returns
-/// the socket and the bytes that already came from the target (normally none: a WebSocket
-/// or TLS server waits for the client).
-async fn tunnel(proxy: &Proxy, host: &str, port: u16) -> Result<(TcpStream, Vec<u8>), Error> {
-    let target = if proxy.resolves_locally() {
-        let addr = tokio::net::lookup_host((host, port))
-            .await?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
-        Target::Ip(addr.ip(), port)
-    } else {
-        Target::domain(host, port)
-    };
-    let handshake = proxy.handshake(&target)?;
-    let tcp = TcpStream::connect((proxy.host.as_str(), proxy.port)).await?;
-    // The sans-IO handshake, driven over the stream by the shared engine's helper.
-    let mut io = TokioStream::new(tcp, None);
-    let early = wsmachine_async::proxy_tunnel(&mut io, handshake).await?;
-    Ok((io.into_inner(), early))
-}
-
 /// The TLS handshake with tokio-rustls for `host` (SNI and certificate name; an IP address
 /// is checked as such and sends no SNI).
 #[cfg(feature = "rustls")]
@@ -348,7 +331,7 @@ pub fn default_tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wsmachine_proxy::ProxyError;
+    use crate::ProxyError;
 
     #[cfg(not(feature = "rustls"))]
     #[tokio::test]
