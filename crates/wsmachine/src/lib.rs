@@ -20,7 +20,7 @@
 //! See the README for a walk-through of driving a connection by hand.
 
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;
