@@ -366,8 +366,10 @@ impl Inner {
         let Some(io) = self.io.as_mut() else {
             return false;
         };
+        // At most the rest of a large frame: the next frame then starts a fresh buffer.
+        let max = self.conn.read_size(self.read_size);
         let buf = self.conn.input_buffer(self.read_size);
-        let res = io.poll_read_into(cx, buf, self.read_size);
+        let res = io.poll_read_into(cx, buf, max);
         let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
         if res.is_ready() {
             self.reads += 1;

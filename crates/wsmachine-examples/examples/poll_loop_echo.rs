@@ -99,9 +99,11 @@ impl Peer {
         // (1) Read, once per round, only while the core wants input (input backpressure;
         // it stays true while the core drains a failed peer or a client awaits the
         // server's EOF). A plain `read` into a scratch buffer, then `handle_input` (one
-        // copy; `input_buffer` + `handle_input_appended` would read in place).
+        // copy; `input_buffer` + `handle_input_appended` would read in place), of at most
+        // `read_size`: the rest of a large frame, so the next one starts a fresh buffer.
         if !self.read_done && self.conn.wants_input() {
-            match self.stream.read(scratch) {
+            let max = self.conn.read_size(scratch.len());
+            match self.stream.read(&mut scratch[..max]) {
                 Ok(0) => {
                     self.read_done = true;
                     self.conn.handle_eof();

@@ -643,9 +643,11 @@ impl MioConnection {
         let mut news = false;
         let mut budget = READ_BUDGET;
         while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
+            // At most the rest of a large frame (`Connection::read_size`).
+            let max = self.conn.read_size(scratch.len());
             let result = match &mut self.tls {
-                Some(tls) => tls.read(&mut self.stream, scratch),
-                None => self.stream.read(scratch),
+                Some(tls) => tls.read(&mut self.stream, &mut scratch[..max]),
+                None => self.stream.read(&mut scratch[..max]),
             };
             let t = self.ts(now);
             match result {
@@ -663,7 +665,7 @@ impl MioConnection {
                     self.conn.handle_input_appended(t);
                     // Unless the peer's EOF (already reported) is still to be read. (Not
                     // over TLS: a short read of plaintext says nothing about the socket.)
-                    if n < scratch.len() && !self.read_closed && self.tls.is_none() {
+                    if n < max && !self.read_closed && self.tls.is_none() {
                         self.readable = false;
                     }
                 }

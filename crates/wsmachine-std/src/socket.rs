@@ -521,7 +521,9 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
 
     /// One read into the scratch buffer, fed to the core (contract step 2).
     fn read_once(&mut self) {
-        match self.stream.read(&mut self.buf) {
+        // At most the rest of a large frame (`Connection::read_size`).
+        let max = self.conn.read_size(self.buf.len());
+        match self.stream.read(&mut self.buf[..max]) {
             Ok(0) => {
                 self.conn.handle_eof();
             }

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
@@ -85,10 +85,12 @@ where
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
-        _hint: usize,
+        hint: usize,
     ) -> Poll<io::Result<usize>> {
-        // `read_buf` appends into the spare capacity without zeroing it.
-        pin!(self.stream.read_buf(buf)).poll(cx)
+        // `read_buf` appends into the spare capacity without zeroing it, here at most
+        // `hint` bytes.
+        let mut limited = BufMut::limit(buf, hint.max(1));
+        pin!(self.stream.read_buf(&mut limited)).poll(cx)
     }
 
     fn poll_write_vectored(

@@ -371,15 +371,28 @@ impl Connection {
     /// The receive buffer, to read from the transport straight into it: append what you
     /// read (e.g. with tokio's `AsyncReadExt::read_buf` or `BufMut`, which append without
     /// zeroing), then call [`handle_input_appended`](Self::handle_input_appended). It has at
-    /// least `min_spare` bytes of spare capacity, or room for the whole rest of the frame
-    /// being received when that is larger (its length already passed the limits), so a large
-    /// message arrives in one allocation with no copy. Only append: the bytes already in it
-    /// are the connection's.
+    /// least `min_spare` bytes of spare capacity, plus room for one frame header (14 bytes)
+    /// so that a read of `min_spare` bytes that starts a large frame leaves its first
+    /// payload bytes in place when its rest is reserved. While a large frame (see
+    /// [`read_size`](Self::read_size)) arrives it has room for exactly the rest of that
+    /// frame (its length already passed the limits), so a large message arrives in one
+    /// allocation and is never moved. Read at most [`read_size`](Self::read_size) bytes into
+    /// it. Only append: the bytes already in it are the connection's. Cost: a reallocation
+    /// only when the spare capacity is short.
     pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
-        self.rx.reserve_missing();
-        self.rx.buf.reserve(min_spare);
+        self.rx.reserve_for_read(min_spare);
         self.rx.lent_at = Some(self.rx.buf.len());
         &mut self.rx.buf
+    }
+
+    /// How many bytes to read from the transport next, at most `max` (your read size).
+    /// While a large frame (32 KiB of payload or more) is arriving this is the rest of it
+    /// when that is less, so the read ends where the frame ends: the next frame then starts
+    /// a fresh buffer instead of being copied along when room for it is reserved, and a
+    /// large message is never moved once its length is known. Reading more is allowed
+    /// (bytes are never lost), it only costs that copy. Cost: a few comparisons.
+    pub fn read_size(&self, max: usize) -> usize {
+        self.rx.read_size(max)
     }
 
     /// Takes the bytes appended to [`input_buffer`](Self::input_buffer) since it was lent,

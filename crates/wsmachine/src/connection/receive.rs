@@ -14,7 +14,7 @@ use crate::close::{CloseFrame, ClosePayloadError};
 use crate::config::ReceiveMode;
 use crate::error::{Diagnostic, ProtocolError};
 use crate::event::{Closer, Event};
-use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::handshake::HandshakeError;
 use crate::mask::apply_mask;
 use crate::message::{Fragment, Message, MessageKind, Utf8Bytes};
@@ -63,6 +63,9 @@ pub(super) struct Receiver {
     frames_seen: u64,
     /// The last frame header decoded or rejected: where a protocol failure happened.
     pub(super) last: Diagnostic,
+    /// The last data frame was large: the next one probably is too, so a read between
+    /// frames takes just a header first (see [`Receiver::read_size`]).
+    large_frames: bool,
 }
 
 #[cfg(feature = "deflate")]
@@ -96,6 +99,7 @@ impl Receiver {
             received: 0,
             frames_seen: 0,
             last: Diagnostic::default(),
+            large_frames: false,
         }
     }
 
@@ -135,6 +139,47 @@ impl Receiver {
         if missing > 0 {
             self.buf.reserve(missing);
         }
+    }
+
+    /// Frames with at least this much payload get reads capped at their end (see
+    /// [`read_size`](Self::read_size)): below it, an extra read costs more than the copy it
+    /// saves.
+    const CAP_READS_FROM: u64 = 32 * 1024;
+
+    /// The most bytes worth reading next, given `max`: the rest of a large frame being
+    /// received; between frames after a large data frame, one frame header (so the next
+    /// frame's length is known before its payload is read, and its payload lands in room
+    /// reserved for all of it); else `max`.
+    pub(super) fn read_size(&self, max: usize) -> usize {
+        match &self.frame {
+            Some(f) if f.header.payload_len >= Self::CAP_READS_FROM => {
+                let need = usize::try_from(f.remaining).unwrap_or(usize::MAX);
+                match need.saturating_sub(self.buf.len()) {
+                    0 => max,
+                    missing => missing.min(max),
+                }
+            }
+            None if self.large_frames && self.buf.is_empty() => max.min(MAX_HEADER_LEN),
+            _ => max,
+        }
+    }
+
+    /// Notes the size of a data frame whose header was just decoded, for
+    /// [`read_size`](Self::read_size).
+    fn note_data_frame(&mut self, payload_len: u64) {
+        self.large_frames = payload_len >= Self::CAP_READS_FROM;
+    }
+
+    /// Makes room for the next read: what [`read_size`](Self::read_size) allows when it is
+    /// capped (the rest of a large frame, or a header), else `min_spare` bytes plus one
+    /// frame header. A large frame's buffer is not grown past its end, which would move it.
+    pub(super) fn reserve_for_read(&mut self, min_spare: usize) {
+        self.reserve_missing();
+        let room = match self.read_size(usize::MAX) {
+            usize::MAX => min_spare.saturating_add(MAX_HEADER_LEN),
+            capped => capped,
+        };
+        self.buf.reserve(room);
     }
 
     /// Buffered bytes beyond what the frame being received still needs.
@@ -315,8 +360,11 @@ impl Connection {
         });
         // A data frame whose length passed the limits and is assembled whole: reserve the
         // rest of it now, so it arrives into one allocation instead of growing by copies.
-        if self.config.receive_mode == ReceiveMode::Messages && !header.opcode.is_control() {
-            self.rx.reserve_missing();
+        if !header.opcode.is_control() {
+            self.rx.note_data_frame(header.payload_len);
+            if self.config.receive_mode == ReceiveMode::Messages {
+                self.rx.reserve_missing();
+            }
         }
         // The payload is often already here: go on without another round.
         self.step_payload()
@@ -572,6 +620,7 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    use crate::frame::MAX_HEADER_LEN;
     use crate::random::SeededRandom;
     use crate::{Config, Connection, Event, Message, Role, Timestamp};
     use alloc::boxed::Box;
@@ -613,6 +662,70 @@ mod tests {
         );
         assert_eq!(a.payload().as_ref(), &[7u8; 1000][..]);
         assert_eq!(b.payload().as_ref(), &[b'z'; 500][..]);
+    }
+
+    /// Reads sized by `read_size` into `input_buffer` put each large frame's payload where
+    /// it stays: once a large frame was seen, a read between frames takes only the next
+    /// header, the rest of the frame is reserved whole, and reads stop at its end.
+    #[test]
+    fn large_frames_read_by_read_size_are_never_moved() {
+        let mut s = Connection::open_with_random(
+            Role::Server,
+            Config::default(),
+            Timestamp::ZERO,
+            Box::new(SeededRandom::from_u64(0)),
+        );
+        const LEN: usize = 40_000;
+        let frames: Vec<Vec<u8>> = (0..5u8)
+            .map(|i| masked_frame(0x82, &alloc::vec![i; LEN]))
+            .collect();
+        let stream: Vec<u8> = frames.concat();
+        // (stream offset, address) where each read put its first byte.
+        let mut reads: Vec<(usize, usize)> = Vec::new();
+        let mut at = 0;
+        let mut messages = Vec::new();
+        while at < stream.len() {
+            let max = s.read_size(64 << 10);
+            let buf = s.input_buffer(64 << 10);
+            assert!(
+                buf.capacity() - buf.len() >= max,
+                "room for what read_size asks"
+            );
+            let take = max.min(stream.len() - at);
+            reads.push((at, buf.as_ptr() as usize + buf.len()));
+            buf.extend_from_slice(&stream[at..at + take]);
+            at += take;
+            s.handle_input_appended(Timestamp::ZERO);
+            while let Some(e) = s.poll_event() {
+                let Event::Message(m) = e else {
+                    panic!("{e:?}")
+                };
+                messages.push(m);
+            }
+        }
+        assert_eq!(messages.len(), 5);
+        let frame_len = frames[0].len();
+        let payload_at = |i: usize| i * frame_len + (frame_len - LEN);
+        // A header read may bring a few payload bytes along (14 bytes for an 8-byte
+        // header); those are copied when the rest is reserved. Every byte from here on must
+        // stay where its read put it.
+        const SKIP: usize = MAX_HEADER_LEN;
+        for (i, m) in messages.iter().enumerate() {
+            assert_eq!(m.payload().as_ref(), &alloc::vec![i as u8; LEN][..]);
+            let byte = payload_at(i) + SKIP;
+            let (start, addr) = *reads.iter().rev().find(|r| r.0 <= byte).unwrap();
+            // The second frame shares the first read (no large frame seen yet): it is moved
+            // when its rest is reserved. Every other payload stays where it was read.
+            if i != 1 {
+                assert_eq!(
+                    m.payload().as_ptr() as usize + SKIP,
+                    addr + (byte - start),
+                    "message {i} moved"
+                );
+            }
+        }
+        // After the first two frames: one header read and one payload read per frame.
+        assert!(reads.len() <= 3 + 2 * 3, "{} reads", reads.len());
     }
 
     #[test]
