@@ -14,9 +14,11 @@
 //!   path); fastwebsockets through its raw `read_frame` (every frame here is final, so that
 //!   is a whole message), tungstenite through `read`, tokio-websockets through its `Stream`.
 //! - `send-server/LIB/SIZE`, `send-client/LIB/SIZE`: a connection sends binary messages of
-//!   16 B, 128 B and 1 KiB (a client masks them) and writes each one out at once (a
-//!   vectored write for wsmachine, `send` = write + flush for the sinks, `write_frame` for
-//!   fastwebsockets) to a sink that only counts the bytes.
+//!   16 B, 128 B and 1 KiB (a client masks them) and writes each one out at once to a sink
+//!   that only counts the bytes: a vectored write for wsmachine, `send` = write + flush for
+//!   the sinks, `write_frame` for fastwebsockets. wsmachine borrows the payload
+//!   (`send_binary_slice`), as fastwebsockets does (`Payload::Borrowed`); `wsmachine-bytes`
+//!   sends a `Bytes` clone, as tungstenite and tokio-websockets take theirs.
 //!
 //! Run: `cargo bench --bench throughput` (or a filter: `-- receive/wsmachine`).
 
@@ -219,9 +221,11 @@ fn wsmachine_receive(bytes: &[u8]) -> usize {
     let mut rest = bytes;
     let mut n = 0;
     while !rest.is_empty() {
-        // What `read_buf` into the lent buffer does: fill the spare capacity, no zeroing.
+        // What the adapters do: a read of at most `read_size` bytes appended to the lent
+        // buffer's spare capacity, no zeroing.
+        let want = s.read_size(READ_SIZE);
         let buf = s.input_buffer(READ_SIZE);
-        let take = (buf.capacity() - buf.len()).min(rest.len());
+        let take = (buf.capacity() - buf.len()).min(want).min(rest.len());
         buf.extend_from_slice(&rest[..take]);
         rest = &rest[take..];
         s.handle_input_appended(Timestamp::ZERO);
@@ -400,11 +404,18 @@ fn receive(c: &mut Criterion) {
 
 // ----- send -----
 
-fn wsmachine_send(role: Role, payload: &Bytes) -> usize {
+/// `borrowed`: `send_binary_slice` (the payload copied, as fastwebsockets'
+/// `Payload::Borrowed`); else `send_binary` of a `Bytes` clone (as tungstenite and
+/// tokio-websockets take theirs).
+fn wsmachine_send(role: Role, payload: &Bytes, borrowed: bool) -> usize {
     let mut c = Connection::open(role, config(), Timestamp::ZERO);
     let mut written = 0;
     for _ in 0..SEND_COUNT {
-        c.send_binary(payload.clone()).unwrap();
+        if borrowed {
+            c.send_binary_slice(payload).unwrap();
+        } else {
+            c.send_binary(payload.clone()).unwrap();
+        }
         // What a vectored write of the queued output does, with a sink that takes it all.
         let n: usize = c
             .transmit_slices()
@@ -473,13 +484,17 @@ fn send(c: &mut Criterion) {
             // Same bytes on the wire from every library: header (plus mask) and payload.
             let header = if size < 126 { 2 } else { 4 } + if server { 0 } else { 4 };
             let wire = SEND_COUNT * (header + size);
-            assert_eq!(wsmachine_send(role, &payload), wire);
+            assert_eq!(wsmachine_send(role, &payload, true), wire);
+            assert_eq!(wsmachine_send(role, &payload, false), wire);
             assert_eq!(tungstenite_send(t_role, &payload), wire);
             assert_eq!(fastwebsockets_send(f_role, &payload), wire);
             assert_eq!(tokio_websockets_send(server, &payload), wire);
             group.throughput(Throughput::Bytes((SEND_COUNT * size) as u64));
             group.bench_function(BenchmarkId::new("wsmachine", name), |b| {
-                b.iter(|| wsmachine_send(role, &payload))
+                b.iter(|| wsmachine_send(role, &payload, true))
+            });
+            group.bench_function(BenchmarkId::new("wsmachine-bytes", name), |b| {
+                b.iter(|| wsmachine_send(role, &payload, false))
             });
             group.bench_function(BenchmarkId::new("tungstenite", name), |b| {
                 b.iter(|| tungstenite_send(t_role, &payload))

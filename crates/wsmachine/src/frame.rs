@@ -134,6 +134,7 @@ impl FrameHeader {
     }
 
     /// Encodes the header into `out` with the shortest length form; returns the byte count.
+    #[inline(always)]
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
         out[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0x07) << 4) | self.opcode.as_u8();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };

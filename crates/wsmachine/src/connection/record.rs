@@ -190,6 +190,11 @@ mod on {
             t
         }
 
+        /// Whether this connection records.
+        pub(in crate::connection) fn is_on(&self) -> bool {
+            self.0.is_some()
+        }
+
         /// Starts keeping the masking-key bytes the encoder draws.
         pub(in crate::connection) fn tap(&self, tx: &mut Transmitter) {
             if let (Some(_), Encoder::Client(keys)) = (&self.0, &mut tx.encoder) {
@@ -456,6 +461,10 @@ mod off {
         pub(in crate::connection) fn tap(&self, _: &mut Transmitter) {}
         #[inline(always)]
         pub(in crate::connection) fn input(&mut self, _: Timestamp, _: &[u8]) {}
+        #[inline(always)]
+        pub(in crate::connection) fn is_on(&self) -> bool {
+            false
+        }
         #[inline(always)]
         pub(in crate::connection) fn eof(&mut self) {}
         #[inline(always)]

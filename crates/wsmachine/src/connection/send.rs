@@ -120,6 +120,50 @@ impl Connection {
         self.send(Message::Binary(data.into()))
     }
 
+    /// Queues a binary message copied from `data`: the borrowed fast path, for when the
+    /// bytes are not already in a `Bytes`. Cost: one copy into the reused output buffer, no
+    /// allocation in steady state and no reference counting. A message that is compressed,
+    /// split by `auto_fragment_size` or recorded takes [`send`](Self::send) after one
+    /// copy into `Bytes`.
+    pub fn send_binary_slice(&mut self, data: &[u8]) -> Result<(), SendError> {
+        if self.needs_owned_send(data.len()) {
+            return self.send(Message::Binary(Bytes::copy_from_slice(data)));
+        }
+        self.send_plain_slice(OpCode::Binary, data)
+    }
+
+    /// Queues a text message copied from `text`, as
+    /// [`send_binary_slice`](Self::send_binary_slice) does (same cost).
+    pub fn send_text_str(&mut self, text: &str) -> Result<(), SendError> {
+        if self.needs_owned_send(text.len()) {
+            return self.send(Message::Text(Utf8Bytes::from(text)));
+        }
+        self.send_plain_slice(OpCode::Text, text.as_bytes())
+    }
+
+    /// Whether a whole message of `len` bytes needs more than one plain frame copied into
+    /// the output (compression, automatic fragmentation, recording).
+    fn needs_owned_send(&self, len: usize) -> bool {
+        self.compresses(len)
+            || self.rec.is_on()
+            || self
+                .config
+                .auto_fragment_size
+                .is_some_and(|n| n > 0 && len > n)
+    }
+
+    /// One plain final frame copied from `payload`, with the checks of `send` in its order.
+    fn send_plain_slice(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        self.check_queue(self.config.send_queue_cost(payload.len()))?;
+        self.timers.note_data();
+        self.tx.push_data_slice(true, 0, opcode, payload);
+        Ok(())
+    }
+
     /// Queues one frame of a message the caller fragments itself. The first call opens a
     /// message of `kind`; later calls must pass the same kind; `is_last` ends it. Text
     /// fragments are checked so that the whole message is valid UTF-8 (a code point may span
