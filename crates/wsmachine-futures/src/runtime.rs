@@ -169,13 +169,25 @@ impl wsmachine_async::Runtime for Parts {
 pub(crate) struct FuturesStream<S> {
     stream: S,
     peer: Option<SocketAddr>,
+    /// Bytes offered to the next read. `futures-io` reads need initialised memory, so the
+    /// window is zeroed before each read: it adapts to what reads return (doubling when a
+    /// read fills it, halving when one uses under a quarter) so that zeroing costs about
+    /// what the data does, not a full read size per small message.
+    window: usize,
 }
+
+/// The smallest and first read window.
+const MIN_WINDOW: usize = 4 << 10;
 
 impl<S> FuturesStream<S> {
     /// `stream` with a peer address the caller knows (nothing else is done to it).
     #[cfg(feature = "async-io")]
     pub(crate) fn new(stream: S, peer: Option<SocketAddr>) -> Self {
-        FuturesStream { stream, peer }
+        FuturesStream {
+            stream,
+            peer,
+            window: MIN_WINDOW,
+        }
     }
 
     /// The stream back.
@@ -192,7 +204,11 @@ pub(crate) fn transport_with_peer<S>(stream: S, peer: Option<SocketAddr>) -> Box
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    Box::new(FuturesStream { stream, peer })
+    Box::new(FuturesStream {
+        stream,
+        peer,
+        window: MIN_WINDOW,
+    })
 }
 
 /// Boxes `stream` for the engine. When it is an async-net or async-io TCP stream (smol's
@@ -203,7 +219,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = tcp_peer(&stream);
-    Box::new(FuturesStream { stream, peer })
+    Box::new(FuturesStream {
+        stream,
+        peer,
+        window: MIN_WINDOW,
+    })
 }
 
 #[cfg(feature = "async-io")]
@@ -239,7 +259,7 @@ where
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
         let spare = buf.capacity() - len;
-        let window = spare.min(hint).max(1);
+        let window = spare.min(hint).min(self.window).max(1);
         buf.resize(len + window, 0);
         let r = Pin::new(&mut self.stream).poll_read(cx, &mut buf[len..]);
         let n = match r {
@@ -247,6 +267,14 @@ where
             _ => 0,
         };
         buf.truncate(len + n);
+        // Adapt only when the window, not the room or the caller's cap, set the size.
+        if window == self.window {
+            if n == window {
+                self.window = self.window.saturating_mul(2);
+            } else if n > 0 && n < window / 4 {
+                self.window = (self.window / 2).max(MIN_WINDOW);
+            }
+        }
         r
     }
 
