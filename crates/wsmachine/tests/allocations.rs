@@ -129,7 +129,7 @@ fn borrowed_sends_written_by_slices_allocate_nothing_per_message() {
             );
             let data = vec![b'x'; size];
             let text = "y".repeat(size);
-            let mut round = |c: &mut Connection| {
+            let round = |c: &mut Connection| {
                 c.send_binary_slice(&data).unwrap();
                 c.send_text_str(&text).unwrap();
                 let n: usize = c
