@@ -69,13 +69,23 @@ fn load(bytes: &[u8]) -> u64 {
     u64::from_ne_bytes(w)
 }
 
-/// The portable loop: single bytes up to a 64-byte boundary (a wide store that straddles
+/// How many bytes to do singly before `ptr` reaches a 64-byte boundary: none for short
+/// buffers, where the wide loop runs a few times at most and alignment does not pay.
+#[inline(always)]
+fn aligned_lead(ptr: *const u8, len: usize) -> usize {
+    if len < 256 {
+        return 0;
+    }
+    ptr.align_offset(64).min(len)
+}
+
+/// The portable loop: single bytes up to a 64-byte boundary (for long buffers) (a wide store that straddles
 /// cache lines costs twice), then 32-byte blocks, 8-byte words and single bytes.
 /// `inline(always)` so that each CPU-feature wrapper gets its own copy compiled with its
 /// features.
 #[inline(always)]
 fn mask_words(buf: &mut [u8], key: [u8; 4]) {
-    let lead = buf.as_ptr().align_offset(64).min(buf.len());
+    let lead = aligned_lead(buf.as_ptr(), buf.len());
     let (head, buf) = buf.split_at_mut(lead);
     for (i, byte) in head.iter_mut().enumerate() {
         *byte ^= key[i % 4];
@@ -101,7 +111,7 @@ fn mask_words(buf: &mut [u8], key: [u8; 4]) {
 /// [`mask_words`] from `src` into `dst` (equal lengths), aligned on `dst`.
 #[inline(always)]
 fn copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    let lead = dst.as_ptr().align_offset(64).min(dst.len());
+    let lead = aligned_lead(dst.as_ptr(), dst.len());
     let (head, dst) = dst.split_at_mut(lead);
     let (head_src, src) = src.split_at(lead);
     for (i, (d, s)) in head.iter_mut().zip(head_src).enumerate() {

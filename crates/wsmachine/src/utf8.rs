@@ -5,8 +5,9 @@
 //! error the moment a byte cannot start or continue a valid sequence, so a bad text message is
 //! failed (1007) on its first invalid byte, not when it ends.
 
-/// Validates a byte stream fed in pieces. Cost: one SIMD pass over the bytes (`simdutf8`,
-/// with runtime CPU detection under `std`), plus at most four bytes copied per piece
+/// Validates a byte stream fed in pieces. Cost: one SIMD pass over the bytes (`simdutf8`'s
+/// `basic` validator, with runtime CPU detection under `std`), a second one only for a piece
+/// that ends inside a code point or is invalid, plus at most four bytes copied per piece
 /// boundary.
 #[derive(Debug, Clone, Default)]
 pub struct Utf8Validator {
@@ -27,6 +28,22 @@ fn sequence_len(lead: u8) -> Option<usize> {
         0xf0..=0xf4 => Some(4),
         _ => None,
     }
+}
+
+/// How many bytes at the end of `input` are the start of a code point it cuts short (0-3),
+/// judged by the last lead byte among them.
+fn incomplete_tail(input: &[u8]) -> usize {
+    for back in 1..=input.len().min(3) {
+        let b = input[input.len() - back];
+        if (0x80..=0xbf).contains(&b) {
+            continue;
+        }
+        return match sequence_len(b) {
+            Some(n) if n > back => back,
+            _ => 0,
+        };
+    }
+    0
 }
 
 impl Utf8Validator {
@@ -57,6 +74,22 @@ impl Utf8Validator {
                 Err(_) => return Err(InvalidUtf8),
             }
             input = &input[take..];
+        }
+        // The `basic` validator is the fastest but only says yes or no: it runs on the piece
+        // without a code point cut at its end, which is kept if it is a valid prefix. A no
+        // (invalid bytes) is examined again with `compat`, which says where and why.
+        let cut = input.len() - incomplete_tail(input);
+        let (whole, tail) = input.split_at(cut);
+        if simdutf8::basic::from_utf8(whole).is_ok() {
+            match core::str::from_utf8(tail) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.valid_up_to() == 0 && e.error_len().is_none() => {
+                    self.partial[..tail.len()].copy_from_slice(tail);
+                    self.partial_len = tail.len() as u8;
+                    return Ok(());
+                }
+                Err(_) => {}
+            }
         }
         match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
@@ -124,6 +157,26 @@ mod tests {
         ] {
             assert!(!check_all_splits(bad));
         }
+    }
+
+    /// A piece that ends in a cut sequence that can no longer be valid fails in that piece.
+    #[test]
+    fn an_impossible_sequence_at_the_end_of_a_piece_fails_at_once() {
+        for piece in [
+            &b"ok\xed\xa0"[..],
+            b"\xe0\x80",
+            b"ab\xf4\x90",
+            b"\xf0\x80\x80",
+        ] {
+            assert_eq!(
+                Utf8Validator::new().feed(piece),
+                Err(InvalidUtf8),
+                "{piece:x?}"
+            );
+        }
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"ok\xf0\x9f\x98"), Ok(()));
+        assert!(!v.is_complete());
     }
 
     #[test]

@@ -332,3 +332,58 @@ fn defaults_let_a_4_mib_message_in_64_byte_fragments_through() {
     s.handle_input(wsmachine::Timestamp::ZERO, &bytes);
     assert_eq!(drain(&mut s), vec![Event::Message(Message::binary(data))]);
 }
+
+/// Mixed-script text with a few bytes changed, cut into pieces anywhere.
+fn utf8_pieces() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    (
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "é", "€", "😀", "ж", "\u{7ff}", "\u{10ffff}"]),
+            0..200,
+        ),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    )
+        .prop_map(|(chars, edits, cuts)| {
+            let mut bytes = chars.concat().into_bytes();
+            if !bytes.is_empty() {
+                for (at, b) in edits {
+                    let i = at.index(bytes.len());
+                    bytes[i] = b;
+                }
+            }
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            (bytes, cuts)
+        })
+}
+
+proptest! {
+    /// The incremental validator agrees with `core::str::from_utf8` for any cut, and fails
+    /// in the piece holding the first byte that cannot be part of valid UTF-8 (fail-fast).
+    #[test]
+    fn utf8_validator_is_exact_and_fails_fast((bytes, cuts) in utf8_pieces()) {
+        let mut v = wsmachine::utf8::Utf8Validator::new();
+        // The invalid sequence starts at `valid_up_to`; the byte that proves it invalid is
+        // at most `error_len` bytes later (the byte after a lead that cannot go on).
+        let bad = match std::str::from_utf8(&bytes) {
+            Ok(_) => None,
+            Err(e) => e.error_len().map(|n| (e.valid_up_to(), e.valid_up_to() + n)),
+        };
+        let mut start = 0;
+        let mut failed_at = None;
+        for end in cuts.iter().copied().chain([bytes.len()]) {
+            if v.feed(&bytes[start..end]).is_err() {
+                failed_at = Some((start, end));
+                break;
+            }
+            start = end;
+        }
+        let ok = failed_at.is_none() && v.finish().is_ok();
+        prop_assert_eq!(ok, std::str::from_utf8(&bytes).is_ok());
+        if let (Some((s, e)), Some((from, proof))) = (failed_at, bad) {
+            // Reported in a piece that reaches the invalid sequence and starts no later
+            // than the byte proving it invalid.
+            prop_assert!(e > from && s <= proof, "invalid at {}..={} reported in {}..{}", from, proof, s, e);
+        }
+    }
+}
