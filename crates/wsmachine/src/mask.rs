@@ -10,6 +10,7 @@
 //! path this CPU picks.
 
 /// Below this many bytes the portable loop is as fast as any: skip the feature check.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 const WIDE_MIN: usize = 64;
 
 /// XORs `buf` with the 4-byte mask `key`, where `buf` starts `offset` bytes into the frame
