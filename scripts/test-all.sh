@@ -43,6 +43,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p wsmachine --all-features --no-deps --qui
 cargo build -p wsmachine --no-default-features --features deflate --quiet
 cargo test -p wsmachine --all-features
 
+echo "== Miri: the masking paths and the core's one unsafe call (skips without nightly Miri)"
+scripts/miri.sh
+
 if [ "${WSM_SKIP_AUTOBAHN:-0}" != 1 ]; then
   echo "== Autobahn|Testsuite (every case OK or INFORMATIONAL)"
   bash scripts/autobahn.sh --only "${WSM_AUTOBAHN_AGENTS:-std-server,std-client,tokio-server,tokio-client,mio-server,mio-client,smol-server,smol-client}"
