@@ -82,7 +82,7 @@ impl IntoClientRequest for http::Request<()> {
 }
 
 /// The runtime-neutral settings of a client connection, kept by an adapter's client
-/// builder (the tokio adapter's `ClientBuilder` wraps one and adds TLS): the request with
+/// builder ([`ClientBuilder`](crate::ClientBuilder) wraps one and adds TLS): the request with
 /// its headers and subprotocols (the first invalid input is remembered and reported before
 /// any I/O), the [`Config`], a connect timeout (default 10 s) and a proxy. Cheap to clone.
 #[derive(Debug, Clone)]

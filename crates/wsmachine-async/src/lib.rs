@@ -64,6 +64,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod client;
 mod config;
 mod error;
@@ -72,6 +73,7 @@ mod runtime;
 mod shared;
 mod socket;
 
+pub use builder::{ClientBuilder, ClientRuntime, ClientStream, SelectableRuntime};
 pub use client::{
     ClientOptions, ConnectPlan, IntoClientRequest, proxy_tunnel, unbracketed, within,
 };
