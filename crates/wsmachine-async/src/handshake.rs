@@ -47,12 +47,7 @@ pub fn tcp_target(url: &str) -> Result<(ClientRequest, String, u16), Error> {
     if request.is_tls() {
         return Err(Error::TlsRequired);
     }
-    let host = request.host();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-        .to_string();
+    let host = wsmachine_proxy::unbracketed(request.host()).to_string();
     let port = request.port();
     Ok((request, host, port))
 }
