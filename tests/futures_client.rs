@@ -24,8 +24,10 @@ use wsmachine_futures::futures_rustls::rustls::pki_types::ServerName;
 use wsmachine_futures::{
     Accept, ClientBuilder, CloseCode, Config, Decision, Error, Message, ProxyError, WebSocket,
 };
-use wsmachine_test_support::async_exchange::standard_exchange;
-use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
+use wsmachine_test_support::async_exchange::{big_async_config, standard_exchange};
+use wsmachine_test_support::proxies::{
+    T, dante, env_lookup, free_port, microsocks, proxy_binary, silent_listener, tinyproxy,
+};
 use wsmachine_test_support::tls::{pki, trusting};
 
 /// Runs `f` on smol, failing the test if it has not finished in a generous time.
@@ -38,10 +40,6 @@ fn bounded<F: Future>(f: F) -> F::Output {
 
 fn quiet() -> Log {
     Arc::new(|_| {})
-}
-
-fn big() -> Config {
-    Config::from(wsmachine_examples::big_message_config())
 }
 
 /// The smol echo server (wsmachine-examples) on a free port: its `ws://` URL.
@@ -97,19 +95,6 @@ async fn echo_once(ws: &mut WebSocket) {
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
     while ws.recv().await.is_some() {}
     assert!(ws.close_report().unwrap().clean);
-}
-
-/// A listener that accepts and never answers (holds every socket while the test runs).
-fn silent_listener() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = listener.accept() {
-            held.push(s);
-        }
-    });
-    addr
 }
 
 #[test]
@@ -218,7 +203,7 @@ fn wss_with_our_ca_a_connector_and_another_ca_refused() {
         let port = tls_echo_server(pki.server.clone());
         for host in ["localhost", "127.0.0.1"] {
             let mut ws = ClientBuilder::new(format!("wss://{host}:{port}/tls"))
-                .config(big())
+                .config(big_async_config())
                 .tls_config(trusting(&pki.ca_der))
                 .connect()
                 .await
@@ -261,7 +246,7 @@ fn wss_with_our_ca_a_connector_and_another_ca_refused() {
 /// Our smol client through `proxy` to `url`: the standard exchange.
 async fn exchange_through(proxy: &str, url: &str) {
     let mut ws = ClientBuilder::new(url)
-        .config(big())
+        .config(big_async_config())
         .proxy(proxy)
         .connect()
         .await
@@ -293,7 +278,7 @@ fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
         let pki = pki();
         let port = tls_echo_server(pki.server.clone());
         let mut ws = ClientBuilder::new(format!("wss://localhost:{port}/tls"))
-            .config(big())
+            .config(big_async_config())
             .proxy(&via)
             .tls_config(trusting(&pki.ca_der))
             .connect()
@@ -375,11 +360,8 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         let proxy = tinyproxy(&bin);
         let url = echo_server();
         let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
-        let env = |vars: Vec<(&'static str, String)>| {
-            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        };
         let mut ws = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("http_proxy", value.clone())]))
+            .proxy_from_env_with(env_lookup(vec![("http_proxy", value.clone())]))
             .connect()
             .await
             .unwrap_or_else(|e| panic!("through the environment's proxy: {e}"));
@@ -387,7 +369,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         // Without credentials the proxy refuses: the connection did go through it.
         let bare = format!("http://127.0.0.1:{}", proxy.port);
         let e = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("ALL_PROXY", bare)]))
+            .proxy_from_env_with(env_lookup(vec![("ALL_PROXY", bare)]))
             .connect()
             .await
             .unwrap_err();
@@ -398,7 +380,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         // no_proxy covers 127.0.0.1: directly, past a proxy nobody listens on.
         let dead = format!("http://127.0.0.1:{}", free_port());
         let mut ws = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![
+            .proxy_from_env_with(env_lookup(vec![
                 ("http_proxy", dead.clone()),
                 ("NO_PROXY", "localhost, 127.0.0.0/8".into()),
             ]))
@@ -408,7 +390,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         echo_once(&mut ws).await;
         // The dead proxy is really used when no_proxy does not cover the host.
         let e = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("http_proxy", dead)]))
+            .proxy_from_env_with(env_lookup(vec![("http_proxy", dead)]))
             .connect()
             .await
             .unwrap_err();

@@ -3,9 +3,15 @@
 //! and that exchange by our smol client.
 
 use wsmachine::{CloseCode, CloseReport};
-use wsmachine_async::{Incoming, WebSocket};
+use wsmachine_async::{Config, Incoming, WebSocket};
 
 use crate::peers;
+
+/// The async adapters' config for the standard exchange: wsmachine-examples's
+/// `big_message_config` (room for its 1 MiB messages).
+pub fn big_async_config() -> Config {
+    Config::from(wsmachine_examples::big_message_config())
+}
 
 /// The standard exchange (as in tests/peers/py_client.py), run by our client against an
 /// echo server: the standard messages one by one, a ping, the burst, then a close with
