@@ -61,13 +61,18 @@ pub trait ClientRuntime: Clone + fmt::Debug + Send + Sync + 'static {
     fn tcp_transport(tcp: Self::Tcp, peer: Option<SocketAddr>) -> Box<dyn Transport>;
 
     /// The adapter's own TLS handshake for `host` over `tcp`: with `config`, or with its
-    /// default configuration when `None`; without a TLS library, [`Error::TlsRequired`].
+    /// default configuration when `None`. By default (an adapter built without a TLS
+    /// library) [`Error::TlsRequired`], which [`ClientBuilder::connect`] already reports
+    /// before any I/O when [`DEFAULT_TLS`](ClientRuntime::DEFAULT_TLS) is false.
     fn tls(
         config: Option<&Self::TlsConfig>,
         host: &str,
         tcp: Self::Tcp,
         peer: Option<SocketAddr>,
-    ) -> impl Future<Output = Result<Box<dyn Transport>, Error>> + Send;
+    ) -> impl Future<Output = Result<Box<dyn Transport>, Error>> + Send {
+        let _ = (config, host, tcp, peer);
+        std::future::ready(Err(Error::TlsRequired))
+    }
 }
 
 /// The streams of an adapter's runtime (its `AsyncRead + AsyncWrite`) that a

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
-use wsmachine_async::{ClientRuntime, ClientStream, Error, SelectableRuntime, Transport};
+#[cfg(feature = "rustls")]
+use wsmachine_async::Error;
+use wsmachine_async::{ClientRuntime, ClientStream, SelectableRuntime, Transport};
 
 use crate::runtime::{FuturesStream, Runtime, transport, transport_with_peer};
 
@@ -122,19 +124,6 @@ impl ClientRuntime for Runtime {
         let tls = rustls_connect(config, host, tcp).await?;
         Ok(transport_with_peer(tls, peer))
     }
-
-    #[cfg(not(feature = "rustls"))]
-    async fn tls(
-        config: Option<&Self::TlsConfig>,
-        _: &str,
-        _: TcpStream,
-        _: Option<SocketAddr>,
-    ) -> Result<Box<dyn Transport>, Error> {
-        match config {
-            Some(never) => match *never {},
-            None => Err(Error::TlsRequired),
-        }
-    }
 }
 
 impl<S> ClientStream<S> for Runtime
@@ -180,7 +169,7 @@ pub fn default_tls_config() -> Result<Arc<futures_rustls::rustls::ClientConfig>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ProxyError;
+    use crate::{Error, ProxyError};
     use wsmachine::HandshakeError;
 
     #[cfg(not(feature = "rustls"))]

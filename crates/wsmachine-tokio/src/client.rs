@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use wsmachine_async::{ClientRuntime, ClientStream, Error, Transport};
+#[cfg(feature = "rustls")]
+use wsmachine_async::Error;
+use wsmachine_async::{ClientRuntime, ClientStream, Transport};
 
 use crate::runtime::{TokioStream, runtime, transport, transport_with_peer};
 
@@ -119,19 +121,6 @@ impl ClientRuntime for TokioRuntime {
         let tls = rustls_connect(config, host, tcp).await?;
         Ok(transport_with_peer(tls, peer))
     }
-
-    #[cfg(not(feature = "rustls"))]
-    async fn tls(
-        config: Option<&Self::TlsConfig>,
-        _: &str,
-        _: TcpStream,
-        _: Option<SocketAddr>,
-    ) -> Result<Box<dyn Transport>, Error> {
-        match config {
-            Some(never) => match *never {},
-            None => Err(Error::TlsRequired),
-        }
-    }
 }
 
 impl<S> ClientStream<S> for TokioRuntime
@@ -174,7 +163,7 @@ pub fn default_tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ProxyError;
+    use crate::{Error, ProxyError};
     use wsmachine::HandshakeError;
 
     #[cfg(not(feature = "rustls"))]
