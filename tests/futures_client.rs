@@ -22,9 +22,12 @@ use wsmachine_futures::futures_rustls::TlsAcceptor;
 use wsmachine_futures::futures_rustls::rustls::ServerConfig;
 use wsmachine_futures::futures_rustls::rustls::pki_types::ServerName;
 use wsmachine_futures::{
-    Accept, ClientBuilder, CloseCode, Config, Decision, Error, Message, ProxyError, WebSocket,
+    Accept, ClientBuilder, CloseCode, Config, Decision, Error, Message, ProxyError, Runtime,
+    WebSocket,
 };
-use wsmachine_test_support::async_exchange::{big_async_config, standard_exchange};
+use wsmachine_test_support::async_exchange::{
+    big_async_config, connect_error, exchange_through, standard_exchange,
+};
 use wsmachine_test_support::proxies::{
     T, dante, env_lookup, free_port, microsocks, proxy_binary, silent_listener, tinyproxy,
 };
@@ -243,25 +246,6 @@ fn wss_with_our_ca_a_connector_and_another_ca_refused() {
     })
 }
 
-/// Our smol client through `proxy` to `url`: the standard exchange.
-async fn exchange_through(proxy: &str, url: &str) {
-    let mut ws = ClientBuilder::new(url)
-        .config(big_async_config())
-        .proxy(proxy)
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("through {proxy}: {e}"));
-    assert_eq!(ws.response().unwrap().status, 101);
-    standard_exchange(&mut ws).await.unwrap();
-}
-
-async fn connect_error(proxy: &str, url: &str) -> Error {
-    match ClientBuilder::new(url).proxy(proxy).connect().await {
-        Ok(_) => panic!("connected through {proxy} to {url}"),
-        Err(e) => e,
-    }
-}
-
 #[test]
 fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
     let name = "tinyproxy_connect_with_basic_auth_ws_and_wss";
@@ -272,7 +256,7 @@ fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
         let proxy = tinyproxy(&bin);
         let url = echo_server();
         let via = proxy.url("http", "wsm:s3cr3t@");
-        exchange_through(&via, &url).await;
+        exchange_through::<Runtime>(&via, &url).await;
 
         // wss:// through the tunnel: TLS to the server inside the CONNECT.
         let pki = pki();
@@ -288,7 +272,7 @@ fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
 
         // No credentials: 407. Wrong ones: tinyproxy 1.11 answers 401 (RFC 9110 wants 407).
         for (userinfo, statuses) in [("", &[407][..]), ("wsm:wrong@", &[401, 407][..])] {
-            let e = connect_error(&proxy.url("http", userinfo), &url).await;
+            let e = connect_error::<Runtime>(&proxy.url("http", userinfo), &url).await;
             assert!(
                 matches!(&e, Error::Proxy(ProxyError::HttpStatus { status, .. }) if statuses.contains(status)),
                 "{userinfo:?}: {e:?} ({})",
@@ -307,13 +291,13 @@ fn dante_socks5_resolving_here_and_at_the_proxy() {
     bounded(async {
         let proxy = dante(&bin);
         let url = echo_server();
-        exchange_through(&proxy.url("socks5", ""), &url).await;
+        exchange_through::<Runtime>(&proxy.url("socks5", ""), &url).await;
         // socks5h: the proxy resolves the name.
         let named = url.replace("127.0.0.1", "localhost") + "named";
-        exchange_through(&proxy.url("socks5h", ""), &named).await;
+        exchange_through::<Runtime>(&proxy.url("socks5h", ""), &named).await;
         // A target nobody listens on: the proxy's reply code.
         let closed = format!("ws://127.0.0.1:{}/", free_port());
-        let e = connect_error(&proxy.url("socks5", ""), &closed).await;
+        let e = connect_error::<Runtime>(&proxy.url("socks5", ""), &closed).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::Socks5Reply(_))),
             "{e:?} ({})",
@@ -331,14 +315,15 @@ fn microsocks_socks5_with_username_and_password() {
     bounded(async {
         let proxy = microsocks(&bin);
         let url = echo_server();
-        exchange_through(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
-        exchange_through(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h")).await;
-        let e = connect_error(&proxy.url("socks5", "wsm:wrong@"), &url).await;
+        exchange_through::<Runtime>(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
+        exchange_through::<Runtime>(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h"))
+            .await;
+        let e = connect_error::<Runtime>(&proxy.url("socks5", "wsm:wrong@"), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::AuthenticationFailed(_))),
             "{e:?}"
         );
-        let e = connect_error(&proxy.url("socks5", ""), &url).await;
+        let e = connect_error::<Runtime>(&proxy.url("socks5", ""), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::NoAcceptableMethod)),
             "{e:?}"

@@ -13,11 +13,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use wsmachine_examples::tls_echo::serve_tls_echo;
 use wsmachine_examples::tokio_echo::{Log, echo_config, serve_echo};
-use wsmachine_test_support::async_exchange::{big_async_config, standard_exchange};
+use wsmachine_test_support::async_exchange::{
+    big_async_config, connect_error, exchange_through, standard_exchange,
+};
 use wsmachine_test_support::proxies::{
     T, dante, env_lookup, free_port, microsocks, proxy_binary, silent_listener, tinyproxy,
 };
-use wsmachine_tokio::{ClientBuilder, Error, ProxyError};
+use wsmachine_tokio::{ClientBuilder, Error, ProxyError, TokioRuntime};
 
 async fn bounded<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::timeout(T * 3, f)
@@ -37,25 +39,6 @@ async fn echo_server() -> String {
     format!("ws://{addr}/")
 }
 
-/// Our tokio client through `proxy` to `url`: the standard exchange.
-async fn exchange_through(proxy: &str, url: &str) {
-    let mut ws = ClientBuilder::new(url)
-        .config(big_async_config())
-        .proxy(proxy)
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("through {proxy}: {e}"));
-    assert_eq!(ws.response().unwrap().status, 101);
-    standard_exchange(&mut ws).await.unwrap();
-}
-
-async fn connect_error(proxy: &str, url: &str) -> Error {
-    match ClientBuilder::new(url).proxy(proxy).connect().await {
-        Ok(_) => panic!("connected through {proxy} to {url}"),
-        Err(e) => e,
-    }
-}
-
 #[tokio::test]
 async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
     let Some(bin) = proxy_binary(
@@ -68,7 +51,7 @@ async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
         let proxy = tinyproxy(&bin);
         let url = echo_server().await;
         let via = proxy.url("http", "wsm:s3cr3t@");
-        exchange_through(&via, &url).await;
+        exchange_through::<TokioRuntime>(&via, &url).await;
 
         // wss:// through the tunnel: TLS to the server inside the CONNECT.
         let pki = wsmachine_test_support::tls::pki();
@@ -86,7 +69,7 @@ async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
 
         // No credentials: 407. Wrong ones: tinyproxy 1.11 answers 401 (RFC 9110 wants 407).
         for (userinfo, statuses) in [("", &[407][..]), ("wsm:wrong@", &[401, 407][..])] {
-            let e = connect_error(&proxy.url("http", userinfo), &url).await;
+            let e = connect_error::<TokioRuntime>(&proxy.url("http", userinfo), &url).await;
             assert!(
                 matches!(&e, Error::Proxy(ProxyError::HttpStatus { status, .. }) if statuses.contains(status)),
                 "{userinfo:?}: {e:?} ({})",
@@ -108,13 +91,13 @@ async fn dante_socks5_resolving_here_and_at_the_proxy() {
     bounded(async {
         let proxy = dante(&bin);
         let url = echo_server().await;
-        exchange_through(&proxy.url("socks5", ""), &url).await;
+        exchange_through::<TokioRuntime>(&proxy.url("socks5", ""), &url).await;
         // socks5h: the proxy resolves the name.
         let named = url.replace("127.0.0.1", "localhost") + "named";
-        exchange_through(&proxy.url("socks5h", ""), &named).await;
+        exchange_through::<TokioRuntime>(&proxy.url("socks5h", ""), &named).await;
         // A target nobody listens on: the proxy's reply code.
         let closed = free_port();
-        let e = connect_error(
+        let e = connect_error::<TokioRuntime>(
             &proxy.url("socks5", ""),
             &format!("ws://127.0.0.1:{closed}/"),
         )
@@ -139,14 +122,18 @@ async fn microsocks_socks5_with_username_and_password() {
     bounded(async {
         let proxy = microsocks(&bin);
         let url = echo_server().await;
-        exchange_through(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
-        exchange_through(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h")).await;
-        let e = connect_error(&proxy.url("socks5", "wsm:wrong@"), &url).await;
+        exchange_through::<TokioRuntime>(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
+        exchange_through::<TokioRuntime>(
+            &proxy.url("socks5h", "wsm:s3cr3t@"),
+            &(url.clone() + "h"),
+        )
+        .await;
+        let e = connect_error::<TokioRuntime>(&proxy.url("socks5", "wsm:wrong@"), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::AuthenticationFailed(_))),
             "{e:?}"
         );
-        let e = connect_error(&proxy.url("socks5", ""), &url).await;
+        let e = connect_error::<TokioRuntime>(&proxy.url("socks5", ""), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::NoAcceptableMethod)),
             "{e:?}"
@@ -171,7 +158,7 @@ async fn a_silent_proxy_runs_into_the_connect_timeout() {
             matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut),
             "{e:?}"
         );
-        let e = connect_error("https://proxy:1", "ws://127.0.0.1:1/").await;
+        let e = connect_error::<TokioRuntime>("https://proxy:1", "ws://127.0.0.1:1/").await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::InvalidUrl(_))),
             "{e:?}"
