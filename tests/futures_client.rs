@@ -22,10 +22,15 @@ use wsmachine_futures::futures_rustls::TlsAcceptor;
 use wsmachine_futures::futures_rustls::rustls::ServerConfig;
 use wsmachine_futures::futures_rustls::rustls::pki_types::ServerName;
 use wsmachine_futures::{
-    Accept, ClientBuilder, CloseCode, Config, Decision, Error, Message, ProxyError, WebSocket,
+    Accept, ClientBuilder, CloseCode, Config, Decision, Error, Message, ProxyError, Runtime,
+    WebSocket,
 };
-use wsmachine_test_support::async_exchange::standard_exchange;
-use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
+use wsmachine_test_support::async_exchange::{
+    big_async_config, connect_error, exchange_through, standard_exchange,
+};
+use wsmachine_test_support::proxies::{
+    T, dante, env_lookup, free_port, microsocks, proxy_binary, silent_listener, tinyproxy,
+};
 use wsmachine_test_support::tls::{pki, trusting};
 
 /// Runs `f` on smol, failing the test if it has not finished in a generous time.
@@ -38,10 +43,6 @@ fn bounded<F: Future>(f: F) -> F::Output {
 
 fn quiet() -> Log {
     Arc::new(|_| {})
-}
-
-fn big() -> Config {
-    Config::from(wsmachine_examples::big_message_config())
 }
 
 /// The smol echo server (wsmachine-examples) on a free port: its `ws://` URL.
@@ -97,19 +98,6 @@ async fn echo_once(ws: &mut WebSocket) {
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
     while ws.recv().await.is_some() {}
     assert!(ws.close_report().unwrap().clean);
-}
-
-/// A listener that accepts and never answers (holds every socket while the test runs).
-fn silent_listener() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = listener.accept() {
-            held.push(s);
-        }
-    });
-    addr
 }
 
 #[test]
@@ -218,7 +206,7 @@ fn wss_with_our_ca_a_connector_and_another_ca_refused() {
         let port = tls_echo_server(pki.server.clone());
         for host in ["localhost", "127.0.0.1"] {
             let mut ws = ClientBuilder::new(format!("wss://{host}:{port}/tls"))
-                .config(big())
+                .config(big_async_config())
                 .tls_config(trusting(&pki.ca_der))
                 .connect()
                 .await
@@ -258,25 +246,6 @@ fn wss_with_our_ca_a_connector_and_another_ca_refused() {
     })
 }
 
-/// Our smol client through `proxy` to `url`: the standard exchange.
-async fn exchange_through(proxy: &str, url: &str) {
-    let mut ws = ClientBuilder::new(url)
-        .config(big())
-        .proxy(proxy)
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("through {proxy}: {e}"));
-    assert_eq!(ws.response().unwrap().status, 101);
-    standard_exchange(&mut ws).await.unwrap();
-}
-
-async fn connect_error(proxy: &str, url: &str) -> Error {
-    match ClientBuilder::new(url).proxy(proxy).connect().await {
-        Ok(_) => panic!("connected through {proxy} to {url}"),
-        Err(e) => e,
-    }
-}
-
 #[test]
 fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
     let name = "tinyproxy_connect_with_basic_auth_ws_and_wss";
@@ -287,13 +256,13 @@ fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
         let proxy = tinyproxy(&bin);
         let url = echo_server();
         let via = proxy.url("http", "wsm:s3cr3t@");
-        exchange_through(&via, &url).await;
+        exchange_through::<Runtime>(&via, &url).await;
 
         // wss:// through the tunnel: TLS to the server inside the CONNECT.
         let pki = pki();
         let port = tls_echo_server(pki.server.clone());
         let mut ws = ClientBuilder::new(format!("wss://localhost:{port}/tls"))
-            .config(big())
+            .config(big_async_config())
             .proxy(&via)
             .tls_config(trusting(&pki.ca_der))
             .connect()
@@ -303,7 +272,7 @@ fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
 
         // No credentials: 407. Wrong ones: tinyproxy 1.11 answers 401 (RFC 9110 wants 407).
         for (userinfo, statuses) in [("", &[407][..]), ("wsm:wrong@", &[401, 407][..])] {
-            let e = connect_error(&proxy.url("http", userinfo), &url).await;
+            let e = connect_error::<Runtime>(&proxy.url("http", userinfo), &url).await;
             assert!(
                 matches!(&e, Error::Proxy(ProxyError::HttpStatus { status, .. }) if statuses.contains(status)),
                 "{userinfo:?}: {e:?} ({})",
@@ -322,13 +291,13 @@ fn dante_socks5_resolving_here_and_at_the_proxy() {
     bounded(async {
         let proxy = dante(&bin);
         let url = echo_server();
-        exchange_through(&proxy.url("socks5", ""), &url).await;
+        exchange_through::<Runtime>(&proxy.url("socks5", ""), &url).await;
         // socks5h: the proxy resolves the name.
         let named = url.replace("127.0.0.1", "localhost") + "named";
-        exchange_through(&proxy.url("socks5h", ""), &named).await;
+        exchange_through::<Runtime>(&proxy.url("socks5h", ""), &named).await;
         // A target nobody listens on: the proxy's reply code.
         let closed = format!("ws://127.0.0.1:{}/", free_port());
-        let e = connect_error(&proxy.url("socks5", ""), &closed).await;
+        let e = connect_error::<Runtime>(&proxy.url("socks5", ""), &closed).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::Socks5Reply(_))),
             "{e:?} ({})",
@@ -346,14 +315,15 @@ fn microsocks_socks5_with_username_and_password() {
     bounded(async {
         let proxy = microsocks(&bin);
         let url = echo_server();
-        exchange_through(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
-        exchange_through(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h")).await;
-        let e = connect_error(&proxy.url("socks5", "wsm:wrong@"), &url).await;
+        exchange_through::<Runtime>(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
+        exchange_through::<Runtime>(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h"))
+            .await;
+        let e = connect_error::<Runtime>(&proxy.url("socks5", "wsm:wrong@"), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::AuthenticationFailed(_))),
             "{e:?}"
         );
-        let e = connect_error(&proxy.url("socks5", ""), &url).await;
+        let e = connect_error::<Runtime>(&proxy.url("socks5", ""), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::NoAcceptableMethod)),
             "{e:?}"
@@ -375,11 +345,8 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         let proxy = tinyproxy(&bin);
         let url = echo_server();
         let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
-        let env = |vars: Vec<(&'static str, String)>| {
-            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        };
         let mut ws = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("http_proxy", value.clone())]))
+            .proxy_from_env_with(env_lookup(vec![("http_proxy", value.clone())]))
             .connect()
             .await
             .unwrap_or_else(|e| panic!("through the environment's proxy: {e}"));
@@ -387,7 +354,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         // Without credentials the proxy refuses: the connection did go through it.
         let bare = format!("http://127.0.0.1:{}", proxy.port);
         let e = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("ALL_PROXY", bare)]))
+            .proxy_from_env_with(env_lookup(vec![("ALL_PROXY", bare)]))
             .connect()
             .await
             .unwrap_err();
@@ -398,7 +365,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         // no_proxy covers 127.0.0.1: directly, past a proxy nobody listens on.
         let dead = format!("http://127.0.0.1:{}", free_port());
         let mut ws = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![
+            .proxy_from_env_with(env_lookup(vec![
                 ("http_proxy", dead.clone()),
                 ("NO_PROXY", "localhost, 127.0.0.0/8".into()),
             ]))
@@ -408,7 +375,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         echo_once(&mut ws).await;
         // The dead proxy is really used when no_proxy does not cover the host.
         let e = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("http_proxy", dead)]))
+            .proxy_from_env_with(env_lookup(vec![("http_proxy", dead)]))
             .connect()
             .await
             .unwrap_err();

@@ -18,7 +18,9 @@ use std::time::Duration;
 use wsmachine::{Accept, CloseCode, Decision, Message, Timeout};
 use wsmachine_mio::{ClientBuilder, Error, Event, LoopClient, ProxyError};
 use wsmachine_test_support::adapter::{self, Kind, big_config, mio_exchange, mio_recv};
-use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
+use wsmachine_test_support::proxies::{
+    T, dante, env_lookup, free_port, microsocks, proxy_binary, silent_listener, tinyproxy,
+};
 use wsmachine_test_support::tls::{pki, trusting};
 
 /// The TLS echo server of wsmachine-examples (tokio-rustls, then the tokio adapter) on a
@@ -64,19 +66,6 @@ fn echo_once(c: &mut LoopClient) {
     assert_eq!(mio_recv(c).unwrap(), Message::text("hello"));
     c.client().close(CloseCode::NORMAL, "bye").unwrap();
     assert!(adapter::mio_wait_closed(c).unwrap().clean);
-}
-
-/// A listener that accepts and never answers (holds every socket while the test runs).
-fn silent_listener() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = listener.accept() {
-            held.push(s);
-        }
-    });
-    addr
 }
 
 #[test]
@@ -308,31 +297,33 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
     let proxy = tinyproxy(&bin);
     let server = adapter::echo(Kind::Mio, big_config());
     let url = server.url();
-    let env = |vars: Vec<(&'static str, String)>| {
-        move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    };
     let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
-    let mut c =
-        connected(&ClientBuilder::new(&url).proxy_from_env_with(env(vec![("http_proxy", value)])))
-            .unwrap();
+    let mut c = connected(
+        &ClientBuilder::new(&url).proxy_from_env_with(env_lookup(vec![("http_proxy", value)])),
+    )
+    .unwrap();
     echo_once(&mut c);
     let bare = format!("http://127.0.0.1:{}", proxy.port);
-    let e =
-        connected(&ClientBuilder::new(&url).proxy_from_env_with(env(vec![("ALL_PROXY", bare)])))
-            .expect_err("the proxy wants credentials");
+    let e = connected(
+        &ClientBuilder::new(&url).proxy_from_env_with(env_lookup(vec![("ALL_PROXY", bare)])),
+    )
+    .expect_err("the proxy wants credentials");
     assert!(
         matches!(e, Error::Proxy(ProxyError::HttpStatus { status: 407, .. })),
         "{e:?}"
     );
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let mut c = connected(&ClientBuilder::new(&url).proxy_from_env_with(env(vec![
-        ("http_proxy", dead.clone()),
-        ("no_proxy", "localhost,127.0.0.1".into()),
-    ])))
+    let mut c = connected(
+        &ClientBuilder::new(&url).proxy_from_env_with(env_lookup(vec![
+            ("http_proxy", dead.clone()),
+            ("no_proxy", "localhost,127.0.0.1".into()),
+        ])),
+    )
     .unwrap();
     echo_once(&mut c);
-    let e =
-        connected(&ClientBuilder::new(&url).proxy_from_env_with(env(vec![("http_proxy", dead)])))
-            .expect_err("the dead proxy is used");
+    let e = connected(
+        &ClientBuilder::new(&url).proxy_from_env_with(env_lookup(vec![("http_proxy", dead)])),
+    )
+    .expect_err("the dead proxy is used");
     assert!(matches!(e, Error::Io(_)), "{e:?}");
 }

@@ -8,7 +8,9 @@
 //! Without the proxies in `.peers/env` these fail unless `WSM_SKIP_INTEROP=1`.
 
 use wsmachine_test_support::adapter as wsm;
-use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
+use wsmachine_test_support::proxies::{
+    T, dante, env_lookup, free_port, microsocks, proxy_binary, tinyproxy,
+};
 
 use wsmachine_std::{ClientBuilder, Error, ProxyError};
 
@@ -125,19 +127,16 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
     let proxy = tinyproxy(&bin);
     let server = wsm::echo(wsm::Kind::Std, wsm::big_config());
     let url = server.url();
-    let env = |vars: Vec<(&'static str, String)>| {
-        move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    };
     let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
     let (mut ws, _) = ClientBuilder::new(&url)
         .config(wsm::big_config())
-        .proxy_from_env_with(env(vec![("http_proxy", value)]))
+        .proxy_from_env_with(env_lookup(vec![("http_proxy", value)]))
         .connect()
         .unwrap();
     assert!(wsm::std_exchange(&mut ws).unwrap().clean);
     let bare = format!("http://127.0.0.1:{}", proxy.port);
     let e = ClientBuilder::new(&url)
-        .proxy_from_env_with(env(vec![("ALL_PROXY", bare)]))
+        .proxy_from_env_with(env_lookup(vec![("ALL_PROXY", bare)]))
         .connect()
         .unwrap_err();
     assert!(
@@ -147,7 +146,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let (mut ws, _) = ClientBuilder::new(&url)
         .config(wsm::big_config())
-        .proxy_from_env_with(env(vec![
+        .proxy_from_env_with(env_lookup(vec![
             ("http_proxy", dead.clone()),
             (
                 "NO_PROXY",
@@ -158,7 +157,7 @@ fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         .unwrap();
     assert!(wsm::std_exchange(&mut ws).unwrap().clean);
     let e = ClientBuilder::new(&url)
-        .proxy_from_env_with(env(vec![("http_proxy", dead)]))
+        .proxy_from_env_with(env_lookup(vec![("http_proxy", dead)]))
         .connect()
         .unwrap_err();
     assert!(matches!(e, Error::Io(_)), "{e:?}");

@@ -13,9 +13,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use wsmachine_examples::tls_echo::serve_tls_echo;
 use wsmachine_examples::tokio_echo::{Log, echo_config, serve_echo};
-use wsmachine_test_support::peers;
-use wsmachine_test_support::proxies::{T, dante, free_port, microsocks, proxy_binary, tinyproxy};
-use wsmachine_tokio::{ClientBuilder, CloseCode, Config, Error, Incoming, ProxyError, WebSocket};
+use wsmachine_test_support::async_exchange::{
+    big_async_config, connect_error, exchange_through, standard_exchange,
+};
+use wsmachine_test_support::proxies::{
+    T, dante, env_lookup, free_port, microsocks, proxy_binary, silent_listener, tinyproxy,
+};
+use wsmachine_tokio::{ClientBuilder, Error, ProxyError, TokioRuntime};
 
 async fn bounded<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::timeout(T * 3, f)
@@ -35,62 +39,6 @@ async fn echo_server() -> String {
     format!("ws://{addr}/")
 }
 
-fn big() -> Config {
-    Config::from(wsmachine_examples::big_message_config())
-}
-
-/// The standard exchange (1 MiB messages, a ping, a burst), then a clean close.
-async fn standard_exchange(ws: &mut WebSocket) {
-    for (label, m) in peers::standard_messages() {
-        ws.send(m.clone()).await.unwrap();
-        match ws.recv().await {
-            Some(Ok(got)) => peers::check_echo(&label, &m, &got).unwrap(),
-            other => panic!("{label}: {other:?}"),
-        }
-    }
-    ws.ping(&b"p"[..]).await.unwrap();
-    loop {
-        match ws.recv_event().await {
-            Some(Incoming::Pong(p)) => break assert_eq!(&p[..], b"p"),
-            Some(Incoming::Ping(_)) => {}
-            other => panic!("waiting for the pong: {other:?}"),
-        }
-    }
-    let burst = peers::burst_messages();
-    for (_, m) in &burst {
-        ws.send(m.clone()).await.unwrap();
-    }
-    for (label, m) in &burst {
-        match ws.recv().await {
-            Some(Ok(got)) => peers::check_echo(label, m, &got).unwrap(),
-            other => panic!("{label}: {other:?}"),
-        }
-    }
-    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
-    while ws.recv().await.is_some() {}
-    let report = ws.close_report().unwrap();
-    assert!(report.clean, "{report:?}");
-}
-
-/// Our tokio client through `proxy` to `url`: the standard exchange.
-async fn exchange_through(proxy: &str, url: &str) {
-    let mut ws = ClientBuilder::new(url)
-        .config(big())
-        .proxy(proxy)
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("through {proxy}: {e}"));
-    assert_eq!(ws.response().unwrap().status, 101);
-    standard_exchange(&mut ws).await;
-}
-
-async fn connect_error(proxy: &str, url: &str) -> Error {
-    match ClientBuilder::new(url).proxy(proxy).connect().await {
-        Ok(_) => panic!("connected through {proxy} to {url}"),
-        Err(e) => e,
-    }
-}
-
 #[tokio::test]
 async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
     let Some(bin) = proxy_binary(
@@ -103,7 +51,7 @@ async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
         let proxy = tinyproxy(&bin);
         let url = echo_server().await;
         let via = proxy.url("http", "wsm:s3cr3t@");
-        exchange_through(&via, &url).await;
+        exchange_through::<TokioRuntime>(&via, &url).await;
 
         // wss:// through the tunnel: TLS to the server inside the CONNECT.
         let pki = wsmachine_test_support::tls::pki();
@@ -111,17 +59,17 @@ async fn tinyproxy_connect_with_basic_auth_ws_and_wss() {
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(serve_tls_echo(listener, pki.server.clone(), echo_config(), quiet()));
         let mut ws = ClientBuilder::new(format!("wss://localhost:{port}/tls"))
-            .config(big())
+            .config(big_async_config())
             .proxy(&via)
             .tls_config(wsmachine_test_support::tls::trusting(&pki.ca_der))
             .connect()
             .await
             .unwrap_or_else(|e| panic!("wss through tinyproxy: {e} ({})", proxy.stderr()));
-        standard_exchange(&mut ws).await;
+        standard_exchange(&mut ws).await.unwrap();
 
         // No credentials: 407. Wrong ones: tinyproxy 1.11 answers 401 (RFC 9110 wants 407).
         for (userinfo, statuses) in [("", &[407][..]), ("wsm:wrong@", &[401, 407][..])] {
-            let e = connect_error(&proxy.url("http", userinfo), &url).await;
+            let e = connect_error::<TokioRuntime>(&proxy.url("http", userinfo), &url).await;
             assert!(
                 matches!(&e, Error::Proxy(ProxyError::HttpStatus { status, .. }) if statuses.contains(status)),
                 "{userinfo:?}: {e:?} ({})",
@@ -143,13 +91,13 @@ async fn dante_socks5_resolving_here_and_at_the_proxy() {
     bounded(async {
         let proxy = dante(&bin);
         let url = echo_server().await;
-        exchange_through(&proxy.url("socks5", ""), &url).await;
+        exchange_through::<TokioRuntime>(&proxy.url("socks5", ""), &url).await;
         // socks5h: the proxy resolves the name.
         let named = url.replace("127.0.0.1", "localhost") + "named";
-        exchange_through(&proxy.url("socks5h", ""), &named).await;
+        exchange_through::<TokioRuntime>(&proxy.url("socks5h", ""), &named).await;
         // A target nobody listens on: the proxy's reply code.
         let closed = free_port();
-        let e = connect_error(
+        let e = connect_error::<TokioRuntime>(
             &proxy.url("socks5", ""),
             &format!("ws://127.0.0.1:{closed}/"),
         )
@@ -174,14 +122,18 @@ async fn microsocks_socks5_with_username_and_password() {
     bounded(async {
         let proxy = microsocks(&bin);
         let url = echo_server().await;
-        exchange_through(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
-        exchange_through(&proxy.url("socks5h", "wsm:s3cr3t@"), &(url.clone() + "h")).await;
-        let e = connect_error(&proxy.url("socks5", "wsm:wrong@"), &url).await;
+        exchange_through::<TokioRuntime>(&proxy.url("socks5", "wsm:s3cr3t@"), &url).await;
+        exchange_through::<TokioRuntime>(
+            &proxy.url("socks5h", "wsm:s3cr3t@"),
+            &(url.clone() + "h"),
+        )
+        .await;
+        let e = connect_error::<TokioRuntime>(&proxy.url("socks5", "wsm:wrong@"), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::AuthenticationFailed(_))),
             "{e:?}"
         );
-        let e = connect_error(&proxy.url("socks5", ""), &url).await;
+        let e = connect_error::<TokioRuntime>(&proxy.url("socks5", ""), &url).await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::NoAcceptableMethod)),
             "{e:?}"
@@ -195,14 +147,7 @@ async fn microsocks_socks5_with_username_and_password() {
 #[tokio::test]
 async fn a_silent_proxy_runs_into_the_connect_timeout() {
     bounded(async {
-        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = silent.local_addr().unwrap();
-        let holder = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((s, _)) = silent.accept().await {
-                held.push(s);
-            }
-        });
+        let addr = silent_listener();
         let e = ClientBuilder::new("ws://example.invalid/")
             .proxy(&format!("socks5h://{addr}"))
             .connect_timeout(Some(Duration::from_millis(200)))
@@ -213,8 +158,7 @@ async fn a_silent_proxy_runs_into_the_connect_timeout() {
             matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut),
             "{e:?}"
         );
-        holder.abort();
-        let e = connect_error("https://proxy:1", "ws://127.0.0.1:1/").await;
+        let e = connect_error::<TokioRuntime>("https://proxy:1", "ws://127.0.0.1:1/").await;
         assert!(
             matches!(e, Error::Proxy(ProxyError::InvalidUrl(_))),
             "{e:?}"
@@ -236,20 +180,17 @@ async fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
     bounded(async {
         let proxy = tinyproxy(&bin);
         let url = echo_server().await;
-        let env = |vars: Vec<(&'static str, String)>| {
-            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        };
         let value = format!("wsm:s3cr3t@127.0.0.1:{}", proxy.port);
         let mut ws = ClientBuilder::new(&url)
-            .config(big())
-            .proxy_from_env_with(env(vec![("http_proxy", value)]))
+            .config(big_async_config())
+            .proxy_from_env_with(env_lookup(vec![("http_proxy", value)]))
             .connect()
             .await
             .unwrap();
-        standard_exchange(&mut ws).await;
+        standard_exchange(&mut ws).await.unwrap();
         let bare = format!("http://127.0.0.1:{}", proxy.port);
         let e = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("all_proxy", bare.clone())]))
+            .proxy_from_env_with(env_lookup(vec![("all_proxy", bare.clone())]))
             .connect()
             .await
             .unwrap_err();
@@ -259,17 +200,17 @@ async fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         );
         let dead = format!("http://127.0.0.1:{}", free_port());
         let mut ws = ClientBuilder::new(&url)
-            .config(big())
-            .proxy_from_env_with(env(vec![
+            .config(big_async_config())
+            .proxy_from_env_with(env_lookup(vec![
                 ("http_proxy", dead.clone()),
                 ("no_proxy", "*".into()),
             ]))
             .connect()
             .await
             .unwrap();
-        standard_exchange(&mut ws).await;
+        standard_exchange(&mut ws).await.unwrap();
         let e = ClientBuilder::new(&url)
-            .proxy_from_env_with(env(vec![("HTTP_PROXY", dead)]))
+            .proxy_from_env_with(env_lookup(vec![("HTTP_PROXY", dead)]))
             .connect()
             .await
             .unwrap_err();
@@ -278,7 +219,7 @@ async fn the_environment_picks_the_proxy_and_no_proxy_bypasses_it() {
         // handshake goes to the plain server directly, which never answers it.
         let tls_url = url.replace("ws://", "wss://");
         let e = ClientBuilder::new(&tls_url)
-            .proxy_from_env_with(env(vec![("http_proxy", bare)]))
+            .proxy_from_env_with(env_lookup(vec![("http_proxy", bare)]))
             .connect_timeout(Some(Duration::from_millis(500)))
             .connect()
             .await

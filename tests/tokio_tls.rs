@@ -14,13 +14,14 @@ use tokio::net::{TcpListener, TcpStream};
 use wsmachine::{ClientRequest, CloseCode, Message};
 use wsmachine_examples::tls_echo::{self_signed, serve_tls_echo};
 use wsmachine_examples::tokio_echo::{Log, echo_config};
+use wsmachine_test_support::async_exchange::big_async_config;
 use wsmachine_test_support::peers;
 use wsmachine_test_support::tls::{pki, trusting};
 use wsmachine_tokio::rustls::ServerConfig;
 use wsmachine_tokio::rustls::pki_types::ServerName;
 use wsmachine_tokio::rustls::pki_types::pem::PemObject;
 use wsmachine_tokio::tokio_rustls::TlsConnector;
-use wsmachine_tokio::{ClientBuilder, Config, Error, WebSocket};
+use wsmachine_tokio::{ClientBuilder, Error, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -91,10 +92,6 @@ async fn echo_round(ws: &mut WebSocket) {
     assert!(report.clean, "{report:?}");
 }
 
-fn big() -> Config {
-    Config::from(wsmachine_examples::big_message_config())
-}
-
 #[tokio::test]
 async fn connect_wss_with_our_own_client_config_sends_sni_and_checks_the_chain() {
     bounded(async {
@@ -103,7 +100,7 @@ async fn connect_wss_with_our_own_client_config_sends_sni_and_checks_the_chain()
         let port = server.addr.port();
 
         let mut ws = ClientBuilder::new(format!("wss://localhost:{port}/x"))
-            .config(big())
+            .config(big_async_config())
             .tls_config(trusting(&pki.ca_der))
             .connect()
             .await
@@ -116,7 +113,7 @@ async fn connect_wss_with_our_own_client_config_sends_sni_and_checks_the_chain()
 
         // An IP address is checked against the certificate's IP SAN, and sends no SNI.
         let mut ws = ClientBuilder::new(format!("wss://127.0.0.1:{port}/"))
-            .config(big())
+            .config(big_async_config())
             .tls_config(trusting(&pki.ca_der))
             .connect()
             .await
@@ -159,7 +156,7 @@ async fn any_connector_and_any_tls_stream_carry_the_handshake() {
         let seen = hosts.clone();
         let connector = tls.clone();
         let mut ws = ClientBuilder::new(format!("wss://localhost:{port}/c"))
-            .config(big())
+            .config(big_async_config())
             .tls_connector(move |host, tcp| {
                 seen.lock().unwrap().push(host.clone());
                 let connector = connector.clone();
@@ -181,7 +178,7 @@ async fn any_connector_and_any_tls_stream_carry_the_handshake() {
             .await
             .unwrap();
         let request = ClientRequest::new(&format!("wss://localhost:{port}/own")).unwrap();
-        let mut ws = wsmachine_tokio::client_with_stream(stream, &request, big())
+        let mut ws = wsmachine_tokio::client_with_stream(stream, &request, big_async_config())
             .await
             .unwrap();
         echo_round(&mut ws).await;
@@ -200,7 +197,7 @@ async fn the_examples_self_signed_certificate_is_trusted_as_its_own_root() {
         let der = der.unwrap();
         for host in ["localhost", "127.0.0.1"] {
             let mut ws = ClientBuilder::new(format!("wss://{host}:{}/", server.addr.port()))
-                .config(big())
+                .config(big_async_config())
                 .tls_config(trusting(&der))
                 .connect()
                 .await
@@ -271,7 +268,7 @@ async fn connect_wss_with_the_default_config_trusts_ssl_cert_file() {
 #[ignore = "run by connect_wss_with_the_default_config_trusts_ssl_cert_file"]
 async fn child_connects_with_the_default_tls_config() {
     let url = std::env::var("WSM_TLS_CHILD_URL").expect("WSM_TLS_CHILD_URL");
-    match wsmachine_tokio::connect_with(&url, big()).await {
+    match wsmachine_tokio::connect_with(&url, big_async_config()).await {
         Ok(mut ws) => {
             echo_round(&mut ws).await;
             println!("CHILD OK");

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use wsmachine::{ClientRequest, HandshakeError};
-use wsmachine_proxy::{Proxy, ProxyError, ProxyHandshake, Target};
+use wsmachine_proxy::{Proxy, ProxyHandshake, ProxySetting, Target, unbracketed};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -82,7 +82,7 @@ impl IntoClientRequest for http::Request<()> {
 }
 
 /// The runtime-neutral settings of a client connection, kept by an adapter's client
-/// builder (the tokio adapter's `ClientBuilder` wraps one and adds TLS): the request with
+/// builder ([`ClientBuilder`](crate::ClientBuilder) wraps one and adds TLS): the request with
 /// its headers and subprotocols (the first invalid input is remembered and reported before
 /// any I/O), the [`Config`], a connect timeout (default 10 s) and a proxy. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub struct ClientOptions {
     request: Result<ClientRequest, HandshakeError>,
     config: Config,
     connect_timeout: Option<Duration>,
-    proxy: Option<Result<Proxy, ProxyError>>,
+    proxy: ProxySetting,
 }
 
 impl ClientOptions {
@@ -101,7 +101,7 @@ impl ClientOptions {
             request: request.into_client_request().and_then(checked),
             config: Config::default(),
             connect_timeout: Some(Duration::from_secs(10)),
-            proxy: None,
+            proxy: ProxySetting::DIRECT,
         }
     }
 
@@ -163,13 +163,13 @@ impl ClientOptions {
     /// [`Proxy::parse`]); a bad URL is remembered and reported by
     /// [`checked_proxy`](ClientOptions::checked_proxy) as [`Error::Proxy`].
     pub fn proxy(mut self, url: &str) -> Self {
-        self.proxy = Some(Proxy::parse(url));
+        self.proxy = ProxySetting::parse(url);
         self
     }
 
     /// Connects through this proxy; `None`: directly.
     pub fn proxy_config(mut self, proxy: Option<Proxy>) -> Self {
-        self.proxy = proxy.map(Ok);
+        self.proxy = proxy.into();
         self
     }
 
@@ -181,7 +181,7 @@ impl ClientOptions {
     /// reported by [`checked_proxy`](ClientOptions::checked_proxy). Opt-in: nothing reads
     /// the environment unless this is called. Cost: a few environment lookups.
     pub fn proxy_from_env(self) -> Self {
-        self.proxy_from_env_with(|name| std::env::var(name).ok())
+        self.proxy_from_env_with(wsmachine_proxy::process_env)
     }
 
     /// [`proxy_from_env`](ClientOptions::proxy_from_env) with the variables looked up by
@@ -189,18 +189,14 @@ impl ClientOptions {
     /// an invalid request, nothing changes (the request's error is reported first).
     pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
         if let Ok(r) = &self.request {
-            self.proxy = Proxy::from_env_for_host(r.is_tls(), r.host(), r.port(), env).transpose();
+            self.proxy = ProxySetting::from_env_for_host(r.is_tls(), r.host(), r.port(), env);
         }
         self
     }
 
     /// The proxy to connect through (`None`: directly), or the bad proxy URL's error.
     pub fn checked_proxy(&self) -> Result<Option<&Proxy>, Error> {
-        match &self.proxy {
-            None => Ok(None),
-            Some(Ok(p)) => Ok(Some(p)),
-            Some(Err(e)) => Err(Error::Proxy(e.clone())),
-        }
+        self.proxy.checked().map_err(Error::Proxy)
     }
 }
 
@@ -303,13 +299,6 @@ impl ConnectPlan {
             "the server spoke before the TLS handshake",
         )))
     }
-}
-
-/// The host to connect to: an IPv6 address without its URL brackets.
-pub fn unbracketed(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
 }
 
 /// The request, or the first invalid input its builder methods remembered.

@@ -47,12 +47,7 @@ pub fn tcp_target(url: &str) -> Result<(ClientRequest, String, u16), Error> {
     if request.is_tls() {
         return Err(Error::TlsRequired);
     }
-    let host = request.host();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-        .to_string();
+    let host = wsmachine_proxy::unbracketed(request.host()).to_string();
     let port = request.port();
     Ok((request, host, port))
 }
@@ -119,21 +114,39 @@ pub fn server<F>(
 where
     F: FnOnce(&Request) -> Decision,
 {
+    decide_upgrade(new_server(io, runtime, prefix, &config), decide)
+}
+
+/// A server connection's state over `io`, with `prefix` (request bytes the caller already
+/// read) fed to the core: what [`server`] and [`server_async`] start from.
+fn new_server(
+    io: Box<dyn Transport>,
+    runtime: Arc<dyn Runtime>,
+    prefix: &[u8],
+    config: &Config,
+) -> Arc<Shared> {
     let origin = runtime.now();
     let mut conn = Connection::server(config.core, Timestamp::ZERO);
     if !prefix.is_empty() {
         conn.handle_input(Timestamp::ZERO, prefix);
     }
-    decide_upgrade(Shared::new(io, runtime, conn, origin, &config), decide)
+    Shared::new(io, runtime, conn, origin, config)
+}
+
+/// Drives the handshake until the client's request (a refused or invalid one ends in the
+/// error, its response written).
+async fn upgrade_request(shared: &Arc<Shared>) -> Result<Box<Request>, Error> {
+    match handshake(shared).await? {
+        Event::Request(request) => Ok(request),
+        _ => Err(Error::closed()),
+    }
 }
 
 async fn decide_upgrade<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
 where
     F: FnOnce(&Request) -> Decision,
 {
-    let Event::Request(request) = handshake(&shared).await? else {
-        return Err(Error::closed());
-    };
+    let request = upgrade_request(&shared).await?;
     let decision = decide(&request);
     answer(shared, request, decision).await
 }
@@ -165,21 +178,14 @@ pub fn server_async<F>(
 where
     F: AsyncFnOnce(&Request) -> Decision,
 {
-    let origin = runtime.now();
-    let mut conn = Connection::server(config.core, Timestamp::ZERO);
-    if !prefix.is_empty() {
-        conn.handle_input(Timestamp::ZERO, prefix);
-    }
-    decide_upgrade_async(Shared::new(io, runtime, conn, origin, &config), decide)
+    decide_upgrade_async(new_server(io, runtime, prefix, &config), decide)
 }
 
 async fn decide_upgrade_async<F>(shared: Arc<Shared>, decide: F) -> Result<WebSocket, Error>
 where
     F: AsyncFnOnce(&Request) -> Decision,
 {
-    let Event::Request(request) = handshake(&shared).await? else {
-        return Err(Error::closed());
-    };
+    let request = upgrade_request(&shared).await?;
     let decision = {
         let mut pending = std::pin::pin!(decide(&request));
         std::future::poll_fn(|cx| {

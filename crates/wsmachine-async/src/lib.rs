@@ -64,6 +64,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod client;
 mod config;
 mod error;
@@ -72,9 +73,8 @@ mod runtime;
 mod shared;
 mod socket;
 
-pub use client::{
-    ClientOptions, ConnectPlan, IntoClientRequest, proxy_tunnel, unbracketed, within,
-};
+pub use builder::{ClientBuilder, ClientRuntime, ClientStream, SelectableRuntime};
+pub use client::{ClientOptions, ConnectPlan, IntoClientRequest, proxy_tunnel, within};
 pub use config::Config;
 pub use error::Error;
 pub use handshake::{
@@ -84,4 +84,4 @@ pub use runtime::{Alarm, BackgroundTask, LazyAlarm, Runtime, Transport};
 pub use socket::{Incoming, Receiver, Sender, WebSocket};
 
 pub use wsmachine;
-pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind};
+pub use wsmachine_proxy::{Proxy, ProxyError, ProxyKind, unbracketed};

@@ -9,10 +9,14 @@
 //! - `echo_raw`: a raw TCP echo (no WebSocket at all), the ceiling of what loopback allows.
 //!
 //! This module holds what they share: the frame encoder of the load generator, the minimal
-//! server handshake used in front of fastwebsockets (which has none without hyper), and
-//! small helpers.
+//! server handshake used in front of fastwebsockets (which has none without hyper), what
+//! both load generators (`loadgen`, `deflate_loadgen`) do around their connections (the
+//! single-threaded runtime [`run_local`], the measured [`Window`] and its CPU figures, the
+//! JSON output [`append_out`], [`usage`] errors), and small helpers.
 
+use std::future::Future;
 use std::io;
+use std::time::Instant;
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
@@ -200,6 +204,104 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
+/// Prints `msg` as a usage error of the load generator `tool` (pointing at its doc comment,
+/// `crates/wsmachine-bench/src/bin/TOOL.rs`) and exits with status 2.
+pub fn usage(tool: &str, msg: &str) -> ! {
+    eprintln!("{tool}: {msg} (see the doc comment of crates/wsmachine-bench/src/bin/{tool}.rs)");
+    std::process::exit(2)
+}
+
+/// Prints `line` (one JSON result) and, given `path`, appends it to that file; a file that
+/// cannot be opened or written is a [`usage`] error of `tool`.
+pub fn append_out(tool: &str, path: &Option<String>, line: &str) {
+    println!("{line}");
+    if let Some(path) = path {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap_or_else(|e| usage(tool, &format!("cannot open {path}: {e}")));
+        writeln!(f, "{line}").unwrap_or_else(|e| usage(tool, &format!("cannot write {path}: {e}")));
+    }
+}
+
+/// Runs a load generator's `main` on a single-threaded tokio runtime inside a `LocalSet`
+/// (the connection tasks share `Rc`s and `Cell`s; the other core is the server's), then
+/// exits: status 0 when it returned `true`, else 1.
+pub fn run_local(main: impl Future<Output = bool>) -> ! {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let ok = local.block_on(&rt, main);
+    std::process::exit(if ok { 0 } else { 1 })
+}
+
+/// The measured window of a load generator: its wall-clock start and the CPU time the
+/// server (given its pid) and this process had used by then.
+pub struct Window {
+    start: Instant,
+    server_pid: Option<u32>,
+    cpu_before: (Option<f64>, Option<f64>),
+}
+
+/// What a [`Window`] measured: its length and the CPU time spent in it.
+pub struct Measured {
+    /// The window's wall-clock length, in seconds.
+    pub secs: f64,
+    /// The server's CPU seconds in the window, if `/proc` was read (as [`cpu_seconds`]
+    /// reads it: without a server pid, this process's own).
+    pub server_cpu: Option<f64>,
+    /// This process's CPU seconds in the window, if `/proc` was read.
+    pub loadgen_cpu: Option<f64>,
+}
+
+impl Window {
+    /// Starts the window now (reads `/proc` twice).
+    pub fn start(server_pid: Option<u32>) -> Window {
+        Window {
+            start: Instant::now(),
+            server_pid,
+            cpu_before: (cpu_seconds(server_pid), cpu_seconds(None)),
+        }
+    }
+
+    /// Ends the window now (reads `/proc` twice).
+    pub fn finish(self) -> Measured {
+        let secs = self.start.elapsed().as_secs_f64();
+        let cpu_after = (cpu_seconds(self.server_pid), cpu_seconds(None));
+        let spent = |b: Option<f64>, e: Option<f64>| Some(e? - b?);
+        Measured {
+            secs,
+            server_cpu: spent(self.cpu_before.0, cpu_after.0),
+            loadgen_cpu: spent(self.cpu_before.1, cpu_after.1),
+        }
+    }
+}
+
+impl Measured {
+    /// The server's CPU microseconds per message over `count` messages, with `decimals`
+    /// decimals, or `null` (JSON) without a figure or a message. CPU per message is steadier
+    /// than wall-clock rates on a machine shared with other work.
+    pub fn server_cpu_us_per_msg(&self, count: u64, decimals: usize) -> String {
+        match self.server_cpu {
+            Some(cpu) if count > 0 => format!("{:.decimals$}", cpu * 1e6 / count as f64),
+            _ => "null".into(),
+        }
+    }
+
+    /// The share of the window this process was on a CPU (near 1.0: the load generator is
+    /// the bottleneck), two decimals, or `null` (JSON).
+    pub fn loadgen_cpu_share(&self) -> String {
+        match self.loadgen_cpu {
+            Some(cpu) => format!("{:.2}", cpu / self.secs),
+            None => "null".into(),
+        }
+    }
+}
+
 /// The listen address from the first command-line argument, `127.0.0.1:9001` by default.
 pub fn addr_arg() -> String {
     std::env::args()
@@ -224,6 +326,29 @@ mod tests {
         let t = cpu_seconds(None).expect("/proc/self/stat");
         assert!(t >= 0.0);
         assert_eq!(cpu_seconds(Some(u32::MAX)), None);
+    }
+
+    #[test]
+    fn measured_figures_are_json_numbers_or_null() {
+        let m = Measured {
+            secs: 2.0,
+            server_cpu: Some(0.5),
+            loadgen_cpu: Some(1.0),
+        };
+        assert_eq!(m.server_cpu_us_per_msg(1000, 3), "500.000");
+        assert_eq!(m.server_cpu_us_per_msg(1000, 2), "500.00");
+        assert_eq!(m.server_cpu_us_per_msg(0, 2), "null");
+        assert_eq!(m.loadgen_cpu_share(), "0.50");
+        let none = Measured {
+            secs: 1.0,
+            server_cpu: None,
+            loadgen_cpu: None,
+        };
+        assert_eq!(none.server_cpu_us_per_msg(10, 3), "null");
+        assert_eq!(none.loadgen_cpu_share(), "null");
+        let w = Window::start(None).finish();
+        assert!(w.secs >= 0.0 && w.loadgen_cpu.is_some());
+        assert_eq!(Window::start(Some(u32::MAX)).finish().server_cpu, None);
     }
 
     #[test]

@@ -2,60 +2,33 @@
 //! TLS) and the transport it opens: async-net TCP, optionally through a proxy (HTTP
 //! CONNECT or SOCKS5: the sans-IO handshakes of `wsmachine-proxy`, run over the stream by
 //! wsmachine-async's `proxy_tunnel`), optionally TLS (futures-rustls with the `rustls`
-//! feature, or any connector of yours). The request, its options and the connect steps are
-//! wsmachine-async's [`ClientOptions`] and [`ConnectPlan`](wsmachine_async::ConnectPlan),
-//! shared with the tokio adapter; this crate brings the TCP connect, the name lookup and
+//! feature, or any connector of yours). The builder is wsmachine-async's generic
+//! `ClientBuilder` (its methods and connect steps shared with the tokio adapter); this
+//! module brings the futures side, on [`Runtime`]: the TCP connect, the name lookup and
 //! TLS.
 
-use std::fmt;
-use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
+use std::net::{IpAddr, SocketAddr};
+#[cfg(feature = "rustls")]
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
-use wsmachine::{ClientRequest, HandshakeError};
-use wsmachine_async::{
-    ClientOptions, Config, ConnectPlan, Error, IntoClientRequest, Proxy, Transport, WebSocket,
-};
+#[cfg(feature = "rustls")]
+use wsmachine_async::Error;
+use wsmachine_async::{ClientRuntime, ClientStream, SelectableRuntime, Transport};
 
-use crate::runtime::{FuturesStream, Runtime, transport_with_peer};
-
-type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<Box<dyn Transport>>> + Send>>;
-type ConnectorFn = dyn Fn(String, TcpStream) -> ConnectFuture + Send + Sync;
-
-/// How `wss://` gets its TLS.
-#[derive(Clone)]
-enum Tls {
-    /// futures-rustls with `default_tls_config` (feature `rustls`), else
-    /// [`Error::TlsRequired`].
-    Default,
-    /// futures-rustls with the caller's configuration.
-    #[cfg(feature = "rustls")]
-    Rustls(Arc<futures_rustls::rustls::ClientConfig>),
-    /// The caller's connector.
-    Connector(Arc<ConnectorFn>),
-}
-
-impl fmt::Debug for Tls {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tls::Default => f.write_str("Default"),
-            #[cfg(feature = "rustls")]
-            Tls::Rustls(_) => f.write_str("Rustls(..)"),
-            Tls::Connector(_) => f.write_str("Connector(..)"),
-        }
-    }
-}
+use crate::runtime::{FuturesStream, Runtime, transport, transport_with_peer};
 
 /// Builds a client connection, as the tokio adapter's `ClientBuilder` does (the same
-/// methods): the URL, extra headers (`Authorization`, `Origin`, `Cookie`, ...), offered
-/// subprotocols, the [`Config`], a connect timeout, a proxy, how `wss://` gets its TLS,
-/// and the [`Runtime`] the connection runs on (default [`Runtime::default`]). Cheap to
-/// clone (build once, [`connect`](ClientBuilder::connect) many times).
+/// type, wsmachine-async's, with this crate's [`Runtime`]): the URL, extra headers
+/// (`Authorization`, `Origin`, `Cookie`, ...), offered subprotocols, the
+/// [`Config`](crate::Config), a connect timeout, a proxy, how `wss://` gets its TLS
+/// (futures-rustls with the `rustls` feature, `tls_config` for your rustls configuration,
+/// or `tls_connector` for any TLS library), and the [`Runtime`] the connection runs on
+/// (`runtime`; default [`Runtime::default`]). TCP is async-net's, name lookups are
+/// async-net's (a blocking lookup on its thread pool). Cheap to clone (build once,
+/// `connect` many times).
 ///
 /// ```no_run
 /// # fn main() -> Result<(), wsmachine_futures::Error> {
@@ -75,254 +48,99 @@ impl fmt::Debug for Tls {
 /// })
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-pub struct ClientBuilder {
-    options: ClientOptions,
-    tls: Tls,
-    runtime: Runtime,
-}
+///
+/// Any TLS connector (async-native-tls, futures-rustls set up your way; needs no cargo
+/// feature) gets the URL's host and the `async_net::TcpStream`:
+///
+/// ```
+/// # #[cfg(feature = "rustls")] fn demo(config: std::sync::Arc<wsmachine_futures::rustls::ClientConfig>) {
+/// use wsmachine_futures::futures_rustls::{TlsConnector, rustls::pki_types::ServerName};
+/// let tls = TlsConnector::from(config);
+/// let builder = wsmachine_futures::ClientBuilder::new("wss://localhost:9443/")
+///     .tls_connector(move |host, tcp| {
+///         let tls = tls.clone();
+///         async move {
+///             let name = ServerName::try_from(host).map_err(std::io::Error::other)?;
+///             tls.connect(name, tcp).await
+///         }
+///     });
+/// # let _ = builder; }
+/// ```
+pub type ClientBuilder = wsmachine_async::ClientBuilder<Runtime>;
 
-impl ClientBuilder {
-    /// A client for `request`: a `ws://` / `wss://` URL or a [`ClientRequest`] (see
-    /// [`IntoClientRequest`]). An invalid one is reported by
-    /// [`connect`](ClientBuilder::connect) as [`Error::Handshake`].
-    pub fn new(request: impl IntoClientRequest) -> Self {
-        ClientBuilder {
-            options: ClientOptions::new(request),
-            tls: Tls::Default,
-            runtime: Runtime::default(),
-        }
-    }
-
-    /// A client for an already built request (the same as [`new`](ClientBuilder::new)).
-    pub fn from_request(request: ClientRequest) -> Self {
-        ClientBuilder::new(request)
-    }
-
-    /// The request as built so far (or the first invalid input).
-    pub fn request(&self) -> Result<&ClientRequest, &HandshakeError> {
-        self.options.request()
-    }
-
-    /// The runtime the connection runs on: its timer (also for the connect timeout) and
-    /// spawner (see [`Runtime`]); by default [`Runtime::default`] (async-io's timer, no
-    /// spawner).
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = runtime;
-        self
-    }
-
-    /// Adds a request header (e.g. `Authorization`, `Origin`, `Cookie`), written after the
-    /// handshake's own in the order added. A name the handshake writes itself (`Host`,
-    /// `Sec-WebSocket-*`, ...) or a value with control bytes is reported by `connect`.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.options = self.options.header(name, value);
-        self
-    }
-
-    /// Offers a subprotocol (`Sec-WebSocket-Protocol`), in order of preference; the one the
-    /// server chose is in [`WebSocket::response`]'s `subprotocol`.
-    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.options = self.options.subprotocol(protocol);
-        self
-    }
-
-    /// The connection's configuration (limits, timers; a core [`wsmachine::Config`]
-    /// converts).
-    pub fn config(mut self, config: impl Into<Config>) -> Self {
-        self.options = self.options.config(config);
-        self
-    }
-
-    /// The bound on each step of [`connect`](ClientBuilder::connect) before the WebSocket
-    /// handshake (default 10 s; `None`: no bound): the TCP connect (to the server or the
-    /// proxy, with the proxy's handshake), the TLS handshake. A step that runs out fails
-    /// with an `io::ErrorKind::TimedOut` [`Error::Io`]. Costs one timer while a step runs.
-    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.options = self.options.connect_timeout(timeout);
-        self
-    }
-
-    /// The WebSocket handshake's deadline, from the start of
-    /// [`connect`](ClientBuilder::connect)'s handshake to the server's `101` (the core's
-    /// [`Timers::handshake_timeout`](wsmachine::Timers::handshake_timeout); the same as
-    /// [`Config::handshake_timeout`]). Past it the handshake fails with
-    /// [`Error::Connection`] (`ConnectionError::Timeout(Timeout::Handshake)`).
-    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.options = self.options.handshake_timeout(timeout);
-        self
-    }
-
-    /// Connects through this proxy: `http://[user:password@]host[:port]` (HTTP CONNECT,
-    /// Basic authentication), `socks5://...` (SOCKS5, the target's name resolved here) or
-    /// `socks5h://...` (resolved by the proxy); user name and password percent-decoded. A
-    /// bad URL is reported by [`connect`](ClientBuilder::connect) as [`Error::Proxy`].
-    pub fn proxy(mut self, url: &str) -> Self {
-        self.options = self.options.proxy(url);
-        self
-    }
-
-    /// Connects through this proxy (see [`proxy`](ClientBuilder::proxy)); `None`: directly.
-    pub fn proxy_config(mut self, proxy: Option<Proxy>) -> Self {
-        self.options = self.options.proxy_config(proxy);
-        self
-    }
-
-    /// Connects through the proxy the environment names for this URL, read now (opt-in):
-    /// `http_proxy` / `HTTP_PROXY` for `ws://`, `https_proxy` / `HTTPS_PROXY` for
-    /// `wss://`, then `all_proxy` / `ALL_PROXY`; the lower-case name wins when both are
-    /// set, as in curl; none when `no_proxy` / `NO_PROXY` covers the host (names and
-    /// domain suffixes with or without a leading dot, `*`, addresses, `host:port`);
-    /// directly when none is set. A bad value is reported by `connect` as
-    /// [`Error::Proxy`]. The rules are `wsmachine_proxy::Proxy::from_env_for_host`'s,
-    /// shared by every adapter. Cost: a few environment lookups.
-    pub fn proxy_from_env(mut self) -> Self {
-        self.options = self.options.proxy_from_env();
-        self
-    }
-
-    /// [`proxy_from_env`](ClientBuilder::proxy_from_env) with the variables looked up by
-    /// `env` instead of in the process's environment (tests, a configuration file).
-    pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
-        self.options = self.options.proxy_from_env_with(env);
-        self
-    }
-
-    /// The rustls configuration for `wss://` (roots, client certificates, ALPN, crypto
-    /// provider); by default [`default_tls_config`](crate::default_tls_config). The server
-    /// name (SNI, certificate check) is the URL's host.
+/// The futures adapter's half of [`ClientBuilder`]: TCP connects and name lookups with
+/// async-net, TLS with futures-rustls (feature `rustls`), the timer and spawner of the
+/// [`Runtime`] itself.
+impl ClientRuntime for Runtime {
+    type Tcp = TcpStream;
+    type TcpTransport = FuturesStream<TcpStream>;
     #[cfg(feature = "rustls")]
-    pub fn tls_config(mut self, config: Arc<futures_rustls::rustls::ClientConfig>) -> Self {
-        self.tls = Tls::Rustls(config);
-        self
+    type TlsConfig = Arc<futures_rustls::rustls::ClientConfig>;
+    #[cfg(not(feature = "rustls"))]
+    type TlsConfig = std::convert::Infallible;
+    const DEFAULT_TLS: bool = cfg!(feature = "rustls");
+
+    fn engine(&self) -> std::sync::Arc<dyn wsmachine_async::Runtime> {
+        Runtime::engine(self)
     }
 
-    /// Any TLS connector for `wss://` (async-native-tls, futures-rustls set up your way;
-    /// needs no cargo feature): `connect(host, tcp)` runs the TLS handshake for the URL's
-    /// host (an IPv6 address without brackets) over the TCP stream (already through the
-    /// proxy, if any) and returns the TLS stream. Its error is [`Error::Io`].
-    ///
-    /// ```
-    /// # #[cfg(feature = "rustls")] fn demo(config: std::sync::Arc<wsmachine_futures::rustls::ClientConfig>) {
-    /// use wsmachine_futures::futures_rustls::{TlsConnector, rustls::pki_types::ServerName};
-    /// let tls = TlsConnector::from(config);
-    /// let builder = wsmachine_futures::ClientBuilder::new("wss://localhost:9443/")
-    ///     .tls_connector(move |host, tcp| {
-    ///         let tls = tls.clone();
-    ///         async move {
-    ///             let name = ServerName::try_from(host).map_err(std::io::Error::other)?;
-    ///             tls.connect(name, tcp).await
-    ///         }
-    ///     });
-    /// # let _ = builder; }
-    /// ```
-    pub fn tls_connector<F, Fut, S>(mut self, connect: F) -> Self
-    where
-        F: Fn(String, TcpStream) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = io::Result<S>> + Send + 'static,
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let connector: Arc<ConnectorFn> = Arc::new(move |host, tcp| {
-            // The peer address comes from the TCP socket: the TLS stream may hide it.
-            let peer = tcp.peer_addr().ok();
-            let handshake = connect(host, tcp);
-            Box::pin(async move { handshake.await.map(|s| transport_with_peer(s, peer)) })
-        });
-        self.tls = Tls::Connector(connector);
-        self
+    async fn connect_tcp(host: String, port: u16) -> io::Result<FuturesStream<TcpStream>> {
+        let tcp = TcpStream::connect((host.as_str(), port)).await?;
+        Ok(FuturesStream::new(tcp, None))
     }
 
-    /// Whether `wss://` can be served: the `rustls` feature, or a connector.
-    fn has_tls(&self) -> bool {
-        cfg!(feature = "rustls") || matches!(self.tls, Tls::Connector(_))
+    async fn resolve(host: String, port: u16) -> io::Result<IpAddr> {
+        let addrs = async_net::resolve((host.as_str(), port)).await?;
+        let addr = addrs
+            .first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+        Ok(addr.ip())
     }
 
-    /// Opens a TCP connection (async-net) to the URL's host and port (through the proxy if
-    /// one is set), then TLS for `wss://` (futures-rustls with the `rustls` feature or your
-    /// [`tls_connector`](ClientBuilder::tls_connector); without either, `wss://` is
-    /// [`Error::TlsRequired`]), and runs the WebSocket handshake. The server's `101` is in
-    /// [`WebSocket::response`]. Name lookups are async-net's (a blocking lookup on its
-    /// thread pool).
-    ///
-    /// Errors: a bad URL, header or refusal ([`Error::Handshake`], e.g.
-    /// `HandshakeError::Status` with the server's status, headers and body), the proxy's
-    /// refusal ([`Error::Proxy`]), I/O and TLS errors, a step over the connect timeout
-    /// ([`Error::Io`]), the handshake timeout ([`Error::Connection`]).
-    pub async fn connect(self) -> Result<WebSocket, Error> {
-        let plan = self.options.plan(self.has_tls())?;
-        let engine = self.runtime.engine();
-        let (io, early) = plan
-            .open(
-                &*engine,
-                |host, port| async move {
-                    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-                    Ok(FuturesStream::new(tcp, None))
-                },
-                |host, port| async move {
-                    let addrs = async_net::resolve((host.as_str(), port)).await?;
-                    let addr = addrs.first().ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::NotFound, "host has no address")
-                    })?;
-                    Ok(addr.ip())
-                },
-            )
-            .await?;
-        let tcp = io.into_inner();
+    fn into_tcp(io: FuturesStream<TcpStream>) -> TcpStream {
+        io.into_inner()
+    }
+
+    fn prepare_tcp(tcp: &TcpStream) -> Option<SocketAddr> {
         let _ = tcp.set_nodelay(true);
-        let peer = tcp.peer_addr().ok();
-        let request = &plan.request;
-        if !request.is_tls() {
-            let io = transport_with_peer(tcp, peer);
-            return wsmachine_async::client_with_prefix(io, engine, request, &early, plan.config)
-                .await;
-        }
-        ConnectPlan::check_no_early_bytes(&early)?;
-        let tls = self.tls_handshake(plan.host(), peer, tcp);
-        let io = wsmachine_async::within(&*engine, plan.connect_timeout, tls).await?;
-        wsmachine_async::client(io, engine, request, plan.config).await
+        tcp.peer_addr().ok()
     }
 
-    async fn tls_handshake(
-        &self,
+    fn tcp_transport(tcp: TcpStream, peer: Option<SocketAddr>) -> Box<dyn Transport> {
+        transport_with_peer(tcp, peer)
+    }
+
+    #[cfg(feature = "rustls")]
+    async fn tls(
+        config: Option<&Self::TlsConfig>,
         host: &str,
-        peer: Option<SocketAddr>,
         tcp: TcpStream,
+        peer: Option<SocketAddr>,
     ) -> Result<Box<dyn Transport>, Error> {
-        match &self.tls {
-            Tls::Connector(connect) => Ok(connect(host.to_string(), tcp).await?),
-            #[cfg(feature = "rustls")]
-            Tls::Rustls(config) => {
-                let tls = rustls_connect(config.clone(), host, tcp).await?;
-                Ok(transport_with_peer(tls, peer))
-            }
-            #[cfg(feature = "rustls")]
-            Tls::Default => {
-                let config = crate::default_tls_config()?;
-                let tls = rustls_connect(config, host, tcp).await?;
-                Ok(transport_with_peer(tls, peer))
-            }
-            #[cfg(not(feature = "rustls"))]
-            Tls::Default => {
-                let _ = peer;
-                Err(Error::TlsRequired)
-            }
-        }
-    }
-
-    /// Runs the client handshake over a `stream` you opened yourself (for `wss://`, your
-    /// TLS stream; the URL gives the `Host` header and the resource), with this builder's
-    /// request, config and runtime. No proxy, TLS or connect timeout applies.
-    pub async fn client<S>(self, stream: S) -> Result<WebSocket, Error>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let request = self.options.checked_request()?;
-        let config = self.options.current_config();
-        self.runtime
-            .client_with_stream(stream, &request, config)
-            .await
+        let config = match config {
+            Some(config) => config.clone(),
+            None => crate::default_tls_config()?,
+        };
+        let tls = rustls_connect(config, host, tcp).await?;
+        Ok(transport_with_peer(tls, peer))
     }
 }
+
+impl<S> ClientStream<S> for Runtime
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn transport_with_peer(stream: S, peer: Option<SocketAddr>) -> Box<dyn Transport> {
+        transport_with_peer(stream, peer)
+    }
+
+    fn transport(stream: S) -> Box<dyn Transport> {
+        transport(stream)
+    }
+}
+
+/// A [`ClientBuilder`] runs on the [`Runtime`] given to its `runtime` method.
+impl SelectableRuntime for Runtime {}
 
 /// The TLS handshake with futures-rustls for `host` (SNI and certificate name; an IP
 /// address is checked as such and sends no SNI).
@@ -351,7 +169,8 @@ pub fn default_tls_config() -> Result<Arc<futures_rustls::rustls::ClientConfig>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ProxyError;
+    use crate::{Error, ProxyError};
+    use wsmachine::HandshakeError;
 
     #[cfg(not(feature = "rustls"))]
     #[test]

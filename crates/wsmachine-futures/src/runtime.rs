@@ -166,7 +166,7 @@ impl wsmachine_async::Runtime for Parts {
 }
 
 /// A `futures-io` stream as the engine's transport.
-pub(crate) struct FuturesStream<S> {
+pub struct FuturesStream<S> {
     stream: S,
     peer: Option<SocketAddr>,
     /// Bytes offered to the next read. `futures-io` reads need initialised memory, so the

@@ -2,14 +2,14 @@
 //! [`MioClient`] inside your loop, [`LoopClient`] on its own poll.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Poll, Registry, Token};
 use wsmachine::{ClientRequest, Config, HandshakeError, Message, SendError};
-use wsmachine_proxy::{Proxy, ProxyError, Target};
+use wsmachine_proxy::{Proxy, ProxySetting, Target, resolve};
 
 use crate::connection::{Event, MioConnection};
 use crate::error::Error;
@@ -52,7 +52,7 @@ pub struct ClientBuilder {
     request: Result<ClientRequest, HandshakeError>,
     config: Config,
     connect_timeout: Option<Duration>,
-    proxy: Option<Result<Proxy, ProxyError>>,
+    proxy: ProxySetting,
     #[cfg(feature = "rustls")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
@@ -60,15 +60,6 @@ pub struct ClientBuilder {
 /// The request, or the first invalid input its builder methods remembered.
 fn checked(request: ClientRequest) -> Result<ClientRequest, HandshakeError> {
     request.check().map(|()| request)
-}
-
-/// The first address of `host:port` (a blocking lookup for a name, none for an address).
-fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    (host, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))
 }
 
 impl ClientBuilder {
@@ -88,7 +79,7 @@ impl ClientBuilder {
             request,
             config: Config::default(),
             connect_timeout: Some(Duration::from_secs(10)),
-            proxy: None,
+            proxy: ProxySetting::DIRECT,
             #[cfg(feature = "rustls")]
             tls: None,
         }
@@ -145,13 +136,13 @@ impl ClientBuilder {
     /// `socks5h://...` (resolved by the proxy); user name and password percent-decoded. A
     /// bad URL is reported when connecting, as [`Error::Proxy`].
     pub fn proxy(mut self, url: &str) -> Self {
-        self.proxy = Some(Proxy::parse(url));
+        self.proxy = ProxySetting::parse(url);
         self
     }
 
     /// Connects through this proxy (see [`proxy`](ClientBuilder::proxy)); `None`: directly.
     pub fn proxy_config(mut self, proxy: Option<Proxy>) -> Self {
-        self.proxy = proxy.map(Ok);
+        self.proxy = proxy.into();
         self
     }
 
@@ -164,7 +155,7 @@ impl ClientBuilder {
     /// [`Proxy::from_env_for_host`]'s, shared by every adapter. Cost: a few environment
     /// lookups.
     pub fn proxy_from_env(self) -> Self {
-        self.proxy_from_env_with(|name| std::env::var(name).ok())
+        self.proxy_from_env_with(wsmachine_proxy::process_env)
     }
 
     /// [`proxy_from_env`](ClientBuilder::proxy_from_env) with the variables looked up by
@@ -172,7 +163,7 @@ impl ClientBuilder {
     /// an invalid URL nothing changes (its error is reported first).
     pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
         if let Ok(r) = &self.request {
-            self.proxy = Proxy::from_env_for_host(r.is_tls(), r.host(), r.port(), env).transpose();
+            self.proxy = ProxySetting::from_env_for_host(r.is_tls(), r.host(), r.port(), env);
         }
         self
     }
@@ -195,12 +186,7 @@ impl ClientBuilder {
                 "wss:// needs the mio adapter's `rustls` feature",
             ));
         }
-        let proxy = match &self.proxy {
-            None => None,
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => return Err(Error::Proxy(e.clone())),
-        };
-        Ok((request, proxy))
+        Ok((request, self.proxy.checked()?))
     }
 
     /// Resolves where the TCP connection goes (the server, or the proxy; blocking lookups
@@ -482,6 +468,7 @@ pub fn default_tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wsmachine_proxy::ProxyError;
 
     #[cfg(not(feature = "rustls"))]
     #[test]

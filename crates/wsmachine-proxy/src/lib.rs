@@ -29,7 +29,11 @@
 //!
 //! [`Proxy::from_env_for`] picks the proxy the environment names for a target URL
 //! (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) through a
-//! lookup closure, so every adapter's `proxy_from_env` shares one implementation.
+//! lookup closure, so every adapter's `proxy_from_env` shares one implementation;
+//! [`ProxySetting`] is what every adapter's client builder keeps (a proxy, none, or a bad
+//! URL's error until it connects). The `std` feature adds the two std-only helpers their
+//! connects share: `process_env` (the lookup `proxy_from_env` passes) and `resolve` (a
+//! host's first address).
 //!
 //! Why a crate of its own: the handshakes need neither the `http` crate nor `std`, and the
 //! std, tokio and mio adapters all use them; the WebSocket core stays about WebSocket.
@@ -41,10 +45,13 @@
 #![warn(missing_docs)]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 mod env;
 mod error;
 mod http;
+mod setting;
 mod socks5;
 mod url;
 
@@ -54,6 +61,9 @@ use core::net::IpAddr;
 
 pub use env::no_proxy_matches;
 pub use error::ProxyError;
+pub use setting::{ProxySetting, unbracketed};
+#[cfg(feature = "std")]
+pub use setting::{process_env, resolve};
 pub use url::{Credentials, Proxy, ProxyKind};
 
 /// The most bytes of an HTTP proxy's response head that are buffered (16 KiB); a longer

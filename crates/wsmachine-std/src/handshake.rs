@@ -9,7 +9,7 @@ use wsmachine::{
     Timestamp,
 };
 
-use wsmachine_proxy::{Proxy, ProxyError};
+use wsmachine_proxy::{Proxy, ProxySetting};
 
 use crate::error::Error;
 use crate::socket::{Options, WebSocket};
@@ -130,7 +130,7 @@ pub struct ClientBuilder {
     request: Result<ClientRequest, HandshakeError>,
     options: Options,
     connect_timeout: Option<Duration>,
-    proxy: Option<Result<Proxy, ProxyError>>,
+    proxy: ProxySetting,
     #[cfg(feature = "rustls")]
     tls: Option<Arc<rustls::ClientConfig>>,
 }
@@ -153,7 +153,7 @@ impl ClientBuilder {
             request,
             options: Options::default(),
             connect_timeout: Some(Duration::from_secs(10)),
-            proxy: None,
+            proxy: ProxySetting::DIRECT,
             #[cfg(feature = "rustls")]
             tls: None,
         }
@@ -164,13 +164,13 @@ impl ClientBuilder {
     /// `socks5h://...` (resolved by the proxy); user name and password percent-decoded. A
     /// bad URL is reported by [`connect`](ClientBuilder::connect) as [`Error::Proxy`].
     pub fn proxy(mut self, url: &str) -> Self {
-        self.proxy = Some(Proxy::parse(url));
+        self.proxy = ProxySetting::parse(url);
         self
     }
 
     /// Connects through this proxy (see [`proxy`](ClientBuilder::proxy)); `None`: directly.
     pub fn proxy_config(mut self, proxy: Option<Proxy>) -> Self {
-        self.proxy = proxy.map(Ok);
+        self.proxy = proxy.into();
         self
     }
 
@@ -184,7 +184,7 @@ impl ClientBuilder {
     /// [`Proxy::from_env_for_host`]'s, shared by every adapter. Cost: a few environment
     /// lookups.
     pub fn proxy_from_env(self) -> Self {
-        self.proxy_from_env_with(|name| std::env::var(name).ok())
+        self.proxy_from_env_with(wsmachine_proxy::process_env)
     }
 
     /// [`proxy_from_env`](ClientBuilder::proxy_from_env) with the variables looked up by
@@ -192,7 +192,7 @@ impl ClientBuilder {
     /// an invalid URL nothing changes (its error is reported first).
     pub fn proxy_from_env_with(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
         if let Ok(r) = &self.request {
-            self.proxy = Proxy::from_env_for_host(r.is_tls(), r.host(), r.port(), env).transpose();
+            self.proxy = ProxySetting::from_env_for_host(r.is_tls(), r.host(), r.port(), env);
         }
         self
     }
@@ -263,13 +263,12 @@ impl ClientBuilder {
                 "wss:// needs the `rustls` feature, or a TLS stream of your own: see client()",
             ));
         }
-        let (tcp, early) = match &self.proxy {
+        let (tcp, early) = match self.proxy.checked()? {
             None => (
                 tcp_connect(request.host(), request.port(), self.connect_timeout)?,
                 Vec::new(),
             ),
-            Some(Err(e)) => return Err(Error::Proxy(e.clone())),
-            Some(Ok(proxy)) => tunnel(proxy, request.host(), request.port(), self.connect_timeout)?,
+            Some(proxy) => tunnel(proxy, request.host(), request.port(), self.connect_timeout)?,
         };
         let _ = tcp.set_nodelay(true);
         if !request.is_tls() {
@@ -351,6 +350,7 @@ pub fn accept<S: Read + Write + SetReadTimeout>(stream: S) -> Result<WebSocket<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wsmachine_proxy::ProxyError;
 
     #[cfg(not(feature = "rustls"))]
     #[test]
@@ -382,11 +382,11 @@ mod tests {
             _ => None,
         };
         let b = ClientBuilder::new("wss://a.example/").proxy_from_env_with(env);
-        let p = b.proxy.unwrap().unwrap();
+        let p = b.proxy.checked().unwrap().unwrap();
         assert_eq!((p.host.as_str(), p.port), ("p", 1));
         let b = ClientBuilder::new("wss://db.internal/").proxy_from_env_with(env);
-        assert!(b.proxy.is_none());
+        assert_eq!(b.proxy.checked(), Ok(None));
         let b = ClientBuilder::new("ws://a.example/").proxy_from_env_with(env);
-        assert!(b.proxy.is_none());
+        assert_eq!(b.proxy.checked(), Ok(None));
     }
 }

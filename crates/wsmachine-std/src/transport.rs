@@ -111,9 +111,8 @@ pub(crate) fn tcp_connect(
     port: u16,
     timeout: Option<Duration>,
 ) -> Result<TcpStream, Error> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
     let mut last = None;
-    for addr in (host, port).to_socket_addrs()? {
+    for addr in (wsmachine_proxy::unbracketed(host), port).to_socket_addrs()? {
         let r = match timeout {
             Some(t) => TcpStream::connect_timeout(&addr, t),
             None => TcpStream::connect(addr),
@@ -139,14 +138,7 @@ pub(crate) fn tunnel(
     timeout: Option<Duration>,
 ) -> Result<(TcpStream, Vec<u8>), Error> {
     let target = if proxy.resolves_locally() {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let addr = (bare, port).to_socket_addrs()?.next().ok_or_else(|| {
-            Error::Io(io::Error::new(
-                io::ErrorKind::NotFound,
-                "host has no address",
-            ))
-        })?;
-        Target::Ip(addr.ip(), port)
+        Target::Ip(wsmachine_proxy::resolve(host, port)?.ip(), port)
     } else {
         Target::domain(host, port)
     };

@@ -3,9 +3,15 @@
 //! and that exchange by our smol client.
 
 use wsmachine::{CloseCode, CloseReport};
-use wsmachine_async::{Incoming, WebSocket};
+use wsmachine_async::{ClientBuilder, ClientRuntime, Config, Error, Incoming, WebSocket};
 
 use crate::peers;
+
+/// The async adapters' config for the standard exchange: wsmachine-examples's
+/// `big_message_config` (room for its 1 MiB messages).
+pub fn big_async_config() -> Config {
+    Config::from(wsmachine_examples::big_message_config())
+}
 
 /// The standard exchange (as in tests/peers/py_client.py), run by our client against an
 /// echo server: the standard messages one by one, a ping, the burst, then a close with
@@ -60,6 +66,29 @@ pub async fn standard_exchange(ws: &mut WebSocket) -> Result<CloseReport, String
         return Err(format!("not a clean close: {report:?}"));
     }
     Ok(report)
+}
+
+/// Our async client on runtime `R` (`wsmachine_tokio::TokioRuntime`, or
+/// `wsmachine_futures::Runtime` for smol) through `proxy` to `url`: the `101`, then the
+/// [`standard_exchange`]; panics naming the proxy on a failure.
+pub async fn exchange_through<R: ClientRuntime + Default>(proxy: &str, url: &str) {
+    let mut ws = ClientBuilder::<R>::new(url)
+        .config(big_async_config())
+        .proxy(proxy)
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("through {proxy}: {e}"));
+    assert_eq!(ws.response().unwrap().status, 101);
+    standard_exchange(&mut ws).await.unwrap();
+}
+
+/// The error of our async client on runtime `R` connecting through `proxy` to `url`;
+/// panics if it connects.
+pub async fn connect_error<R: ClientRuntime + Default>(proxy: &str, url: &str) -> Error {
+    match ClientBuilder::<R>::new(url).proxy(proxy).connect().await {
+        Ok(_) => panic!("connected through {proxy} to {url}"),
+        Err(e) => e,
+    }
 }
 
 /// The standard exchange by our futures client on smol, against the echo server at

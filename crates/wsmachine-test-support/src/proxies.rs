@@ -3,9 +3,11 @@
 //! BasicAuth `wsm:s3cr3t`), dante (SOCKS5 without authentication) and microsocks (SOCKS5
 //! with username/password `wsm:s3cr3t`: dante's username method checks the system's
 //! accounts, which a test should not create). `scripts/install-peers.sh` installs them and
-//! writes their paths to `.peers/env`.
+//! writes their paths to `.peers/env`. Also what every adapter's proxy tests share: a
+//! [`silent_listener`] (a proxy or server that never answers) and [`env_lookup`] (an
+//! environment for `proxy_from_env_with`).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,6 +46,26 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A loopback listener that accepts and never answers, holding every socket (on a thread
+/// of its own) while the test process runs: a proxy or server for timeout tests.
+pub fn silent_listener() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept() {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// An environment of `vars` as a lookup closure (what a builder's `proxy_from_env_with`
+/// takes), so a test never touches the process's environment.
+pub fn env_lookup(vars: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+    move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
 }
 
 /// A proxy process; killed (and its directory removed) on drop.

@@ -125,9 +125,9 @@ mod client;
 mod handshake;
 mod runtime;
 
-pub use client::ClientBuilder;
 #[cfg(feature = "rustls")]
 pub use client::default_tls_config;
+pub use client::{ClientBuilder, TokioRuntime};
 pub use handshake::{
     accept, accept_with, accept_with_async, accept_with_prefix, client_with_stream, connect,
     connect_with, from_connection, open,

@@ -18,7 +18,7 @@ use tokio::time::Sleep;
 use wsmachine_async::{Alarm, BackgroundTask, LazyAlarm, Runtime, Transport};
 
 /// A tokio stream as the engine's [`Transport`].
-pub(crate) struct TokioStream<S> {
+pub struct TokioStream<S> {
     stream: S,
     peer: Option<SocketAddr>,
 }

@@ -34,7 +34,7 @@ use tokio::net::TcpStream;
 use wsmachine::{
     ClientRequest, Config, Connection, DeflateConfig, Event, Limits, Message, Timestamp, Utf8Bytes,
 };
-use wsmachine_bench::{XorShift, cpu_seconds};
+use wsmachine_bench::{Window, XorShift, run_local};
 
 /// Distinct messages per connection, sent in rotation.
 const DISTINCT: usize = 64;
@@ -89,11 +89,11 @@ fn parse_args() -> Args {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!(
-        "deflate_loadgen: {msg} (see the doc comment of \
-         crates/wsmachine-bench/src/bin/deflate_loadgen.rs)"
-    );
-    std::process::exit(2)
+    wsmachine_bench::usage("deflate_loadgen", msg)
+}
+
+fn append_out(path: &Option<String>, line: &str) {
+    wsmachine_bench::append_out("deflate_loadgen", path, line)
 }
 
 const WORDS: &[&str] = &[
@@ -337,19 +337,6 @@ async fn drive_inner(a: &Args, plan: &[Utf8Bytes], shared: &Shared) -> io::Resul
     }
 }
 
-fn append_out(path: &Option<String>, line: &str) {
-    println!("{line}");
-    if let Some(path) = path {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap_or_else(|e| usage(&format!("cannot open {path}: {e}")));
-        writeln!(f, "{line}").unwrap_or_else(|e| usage(&format!("cannot write {path}: {e}")));
-    }
-}
-
 async fn run(a: Rc<Args>) -> bool {
     let shared = Rc::new(Shared::default());
     for id in 0..a.conns {
@@ -364,13 +351,12 @@ async fn run(a: Rc<Args>) -> bool {
             s.payload.get(),
         )
     };
-    let start = Instant::now();
+    let window = Window::start(a.server_pid);
     let before = snap(&shared);
-    let cpu_before = (cpu_seconds(a.server_pid), cpu_seconds(None));
     tokio::time::sleep(Duration::from_secs_f64(a.seconds)).await;
     let after = snap(&shared);
-    let secs = start.elapsed().as_secs_f64();
-    let cpu_after = (cpu_seconds(a.server_pid), cpu_seconds(None));
+    let m = window.finish();
+    let secs = m.secs;
     let count = after.0 - before.0;
     let per_msg = |b: u64, e: u64| {
         if count == 0 {
@@ -379,14 +365,8 @@ async fn run(a: Rc<Args>) -> bool {
             format!("{:.1}", (e - b) as f64 / count as f64)
         }
     };
-    let server_cpu_us = match (cpu_before.0, cpu_after.0) {
-        (Some(b), Some(e)) if count > 0 => format!("{:.2}", (e - b) * 1e6 / count as f64),
-        _ => "null".into(),
-    };
-    let loadgen_busy = match (cpu_before.1, cpu_after.1) {
-        (Some(b), Some(e)) => format!("{:.2}", (e - b) / secs),
-        _ => "null".into(),
-    };
+    let server_cpu_us = m.server_cpu_us_per_msg(count, 2);
+    let loadgen_busy = m.loadgen_cpu_share();
     let rate = count as f64 / secs;
     append_out(
         &a.out,
@@ -417,14 +397,7 @@ async fn run(a: Rc<Args>) -> bool {
 }
 
 fn main() {
-    let a = Rc::new(parse_args());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let local = tokio::task::LocalSet::new();
-    let ok = local.block_on(&rt, run(a));
-    std::process::exit(if ok { 0 } else { 1 });
+    run_local(run(Rc::new(parse_args())))
 }
 
 #[cfg(test)]

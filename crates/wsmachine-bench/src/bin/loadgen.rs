@@ -19,11 +19,11 @@
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::Interest;
 use tokio::net::TcpStream;
-use wsmachine_bench::{XorShift, client_handshake, cpu_seconds, encode_frame, rss_kib};
+use wsmachine_bench::{Window, XorShift, client_handshake, encode_frame, rss_kib, run_local};
 
 /// Distinct messages per connection, sent in rotation, so a misplaced echo is caught.
 const DISTINCT: usize = 8;
@@ -90,8 +90,11 @@ fn parse_args() -> Args {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("loadgen: {msg} (see the doc comment of crates/wsmachine-bench/src/bin/loadgen.rs)");
-    std::process::exit(2)
+    wsmachine_bench::usage("loadgen", msg)
+}
+
+fn append_out(path: &Option<String>, line: &str) {
+    wsmachine_bench::append_out("loadgen", path, line)
 }
 
 /// What one connection sends and expects, in a cycle of [`DISTINCT`] messages: the bytes
@@ -246,19 +249,6 @@ async fn drive_inner(stream: &TcpStream, plan: &Plan, k: u64, shared: &Shared) -
     }
 }
 
-fn append_out(path: &Option<String>, line: &str) {
-    println!("{line}");
-    if let Some(path) = path {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap_or_else(|e| usage(&format!("cannot open {path}: {e}")));
-        writeln!(f, "{line}").unwrap_or_else(|e| usage(&format!("cannot write {path}: {e}")));
-    }
-}
-
 async fn throughput(a: &Args) -> bool {
     let shared = Rc::new(Shared::default());
     let mut streams = Vec::with_capacity(a.conns);
@@ -276,22 +266,14 @@ async fn throughput(a: &Args) -> bool {
         tokio::task::spawn_local(drive(stream, plan, a.in_flight as u64, shared.clone(), id));
     }
     tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
-    let start = Instant::now();
+    let window = Window::start(a.server_pid);
     let before = shared.verified.get();
-    let cpu_before = (cpu_seconds(a.server_pid), cpu_seconds(None));
     tokio::time::sleep(Duration::from_secs_f64(a.seconds)).await;
     let count = shared.verified.get() - before;
-    let secs = start.elapsed().as_secs_f64();
-    let cpu_after = (cpu_seconds(a.server_pid), cpu_seconds(None));
-    // CPU per message is steadier than wall-clock rates on a machine shared with other work.
-    let server_cpu_us = match (cpu_before.0, cpu_after.0) {
-        (Some(b), Some(e)) if count > 0 => format!("{:.3}", (e - b) * 1e6 / count as f64),
-        _ => "null".into(),
-    };
-    let loadgen_busy = match (cpu_before.1, cpu_after.1) {
-        (Some(b), Some(e)) => format!("{:.2}", (e - b) / secs),
-        _ => "null".into(),
-    };
+    let m = window.finish();
+    let secs = m.secs;
+    let server_cpu_us = m.server_cpu_us_per_msg(count, 3);
+    let loadgen_busy = m.loadgen_cpu_share();
     let rate = count as f64 / secs;
     let mib_s = rate * a.size as f64 / (1 << 20) as f64;
     append_out(
@@ -368,18 +350,12 @@ async fn idle(a: &Args, n: usize) -> bool {
 
 fn main() {
     let a = parse_args();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let local = tokio::task::LocalSet::new();
-    let ok = local.block_on(&rt, async {
+    run_local(async {
         match a.idle {
             Some(n) => idle(&a, n).await,
             None => throughput(&a).await,
         }
-    });
-    std::process::exit(if ok { 0 } else { 1 });
+    })
 }
 
 #[cfg(test)]
