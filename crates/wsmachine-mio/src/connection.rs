@@ -130,12 +130,12 @@ pub struct MioConnection {
     connecting: bool,
     /// A client's proxy handshake, run after the connect and before the WebSocket
     /// handshake's bytes go out (the tunnel is not open yet).
-    proxy: Option<ProxyHandshake>,
+    proxy: Option<Box<ProxyHandshake>>,
     /// The end of the connect timeout: the TCP connect, the proxy handshake and the TLS
     /// handshake must be done by then.
     setup_deadline: Option<Instant>,
     /// TLS over the socket (feature `rustls`), after the proxy's tunnel if any.
-    tls: Option<TlsLayer>,
+    tls: Option<Box<TlsLayer>>,
     /// No more reads: EOF, or a read error ended the transport.
     read_done: bool,
     /// No more writes: a write error ended the transport.
@@ -248,7 +248,7 @@ impl MioConnection {
         proxy: ProxyHandshake,
     ) -> Result<Self, HandshakeError> {
         let mut mc = MioConnection::client(stream, request, config)?;
-        mc.proxy = Some(proxy);
+        mc.proxy = Some(Box::new(proxy));
         Ok(mc)
     }
 
@@ -270,7 +270,7 @@ impl MioConnection {
     /// refused) is an `InvalidData` [`Error::Io`] before [`Event::Closed`].
     #[cfg(feature = "rustls")]
     pub fn use_tls(&mut self, tls: rustls::ClientConnection) {
-        self.tls = Some(TlsLayer::new(tls));
+        self.tls = Some(Box::new(TlsLayer::new(tls)));
     }
 
     /// The connection runs over TLS.

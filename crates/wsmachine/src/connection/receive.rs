@@ -212,6 +212,10 @@ fn feed_handshake<T>(
     match done {
         Some((head, n)) => {
             buf.advance(n.min(buf.len()));
+            // The head's buffer is not kept for the frames: an idle connection holds none.
+            if buf.is_empty() {
+                *buf = BytesMut::new();
+            }
             Ok(Some(head))
         }
         None => {
