@@ -96,7 +96,9 @@ enum Phase {
 ///    backpressure signal), straight into [`input_buffer`](Connection::input_buffer) then
 ///    [`handle_input_appended`](Connection::handle_input_appended), or with
 ///    [`handle_input`](Connection::handle_input) /
-///    [`handle_input_owned`](Connection::handle_input_owned). EOF is
+///    [`handle_input_owned`](Connection::handle_input_owned), asking for at most
+///    [`read_size`](Connection::read_size) bytes (optional: it keeps large payloads from
+///    being moved). EOF is
 ///    [`handle_eof`](Connection::handle_eof); an I/O error is
 ///    `handle_io_error` (behind `std`, in [`io`](crate::io)) or
 ///    [`handle_transport_end`](Connection::handle_transport_end).
