@@ -74,34 +74,40 @@ pub struct ConnectionEnd {
 /// 4.2.3-5, 5.15). The receive loop also drives the connection's end: it returns once the
 /// stream is shut down.
 pub async fn echo_connection(mut ws: WebSocket, log: &Log) -> ConnectionEnd {
-    // A long-lived connection need not keep its request headers.
+    // A long-lived connection need not keep its request headers. What lives across the
+    // awaits is kept small (an idle connection costs its task's size): the peer's name is
+    // formatted only to log, the first error is boxed.
     drop(ws.take_request());
-    let mut end = ConnectionEnd {
-        peer: ws.peer_addr(),
-        messages: 0,
-        error: None,
-        report: None,
-    };
-    let peer = peer_name(end.peer);
+    let mut messages = 0;
+    let mut error: Option<Box<Error>> = None;
     while let Some(item) = ws.recv().await {
         match item {
             Ok(message) => {
-                end.messages += 1;
+                messages += 1;
                 // Queued only: written with the replies to the rest of this read, when
                 // `recv` runs out of events.
                 if let Err(e) = ws.feed(message).await {
                     if !e.is_closed() {
-                        log(format!("{peer}: echo send failed: {e}"));
+                        log(format!(
+                            "{}: echo send failed: {e}",
+                            peer_name(ws.peer_addr())
+                        ));
                     }
                 }
             }
             Err(e) => {
-                log(format!("{peer}: error: {e}"));
-                end.error.get_or_insert(e);
+                log(format!("{}: error: {e}", peer_name(ws.peer_addr())));
+                error.get_or_insert_with(|| Box::new(e));
             }
         }
     }
-    end.report = ws.close_report();
+    let end = ConnectionEnd {
+        peer: ws.peer_addr(),
+        messages,
+        error: error.map(|e| *e),
+        report: ws.close_report(),
+    };
+    let peer = peer_name(end.peer);
     match &end.report {
         Some(r) => log(format!("{peer}: closed: {}", describe_report(r))),
         None => log(format!("{peer}: closed")),
