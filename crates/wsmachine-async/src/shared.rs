@@ -159,9 +159,11 @@ pub(crate) struct Inner {
     reads: u64,
     /// The first I/O error, reported as an `Err` item before the end.
     io_error: Option<io::Error>,
-    pub(crate) report: Option<CloseReport>,
+    /// Boxed, like `stash`: only a closed connection has one, and every idle one would
+    /// otherwise carry its size.
+    pub(crate) report: Option<Box<CloseReport>>,
     /// The `Closed` item held back behind the I/O error.
-    stash: Option<Incoming>,
+    stash: Option<Box<Incoming>>,
     /// `Event::Closed` was pulled from the core.
     closed_seen: bool,
 }
@@ -430,7 +432,7 @@ impl Inner {
     pub(crate) fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Step<Option<Incoming>> {
         for _ in 0..BUDGET {
             if let Some(item) = self.stash.take() {
-                return Step::Ready(Some(item));
+                return Step::Ready(Some(*item));
             }
             if !self.closed_seen {
                 if let Some(event) = self.conn.poll_event() {
@@ -468,10 +470,10 @@ impl Inner {
             Event::Error(e) => Incoming::Error(Error::from_connection(e)),
             Event::Closed(report) => {
                 self.closed_seen = true;
-                self.report = Some(report.clone());
+                self.report = Some(Box::new(report.clone()));
                 match self.io_error.take() {
                     Some(e) => {
-                        self.stash = Some(Incoming::Closed(report));
+                        self.stash = Some(Box::new(Incoming::Closed(report)));
                         Incoming::Error(Error::Io(e))
                     }
                     None => Incoming::Closed(report),
@@ -491,18 +493,18 @@ impl Inner {
                     match event {
                         Event::Request(_) | Event::Connected(_) => return Step::Ready(Ok(event)),
                         Event::Error(e) => {
-                            self.stash = Some(Incoming::Error(Error::from_connection(e)));
+                            self.stash = Some(Box::new(Incoming::Error(Error::from_connection(e))));
                         }
                         Event::Closed(report) => {
                             self.closed_seen = true;
-                            self.report = Some(report);
+                            self.report = Some(Box::new(report));
                         }
                         _ => {}
                     }
                     continue;
                 }
             } else if self.io.is_none() {
-                let error = match (self.stash.take(), self.io_error.take()) {
+                let error = match (self.stash.take().map(|b| *b), self.io_error.take()) {
                     (Some(Incoming::Error(e)), _) => e,
                     (_, Some(e)) => Error::Io(e),
                     _ => Error::Io(io::Error::from(io::ErrorKind::UnexpectedEof)),

@@ -528,7 +528,7 @@ impl Receiver {
     /// How the connection ended: codes sent and received, clean or not, who closed first.
     /// `None` until [`Incoming::Closed`] was received.
     pub fn close_report(&self) -> Option<CloseReport> {
-        self.shared.lock().report.clone()
+        self.shared.lock().report.as_deref().cloned()
     }
 
     /// The connection's state.
