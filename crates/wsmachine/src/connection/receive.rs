@@ -146,21 +146,23 @@ impl Receiver {
     /// saves.
     const CAP_READS_FROM: u64 = 32 * 1024;
 
-    /// The most bytes worth reading next, given `max`: the rest of a large frame being
-    /// received; between frames after a large data frame, one frame header (so the next
-    /// frame's length is known before its payload is read, and its payload lands in room
-    /// reserved for all of it); else `max`.
+    /// The most bytes worth reading next, given `max`: see [`read_cap`](Self::read_cap).
     pub(super) fn read_size(&self, max: usize) -> usize {
+        self.read_cap().map_or(max, |cap| cap.min(max))
+    }
+
+    /// A cap on the next read, if one pays: the rest of a large frame being received; or,
+    /// between frames after a large data frame, one frame header (so the next frame's length
+    /// is known before its payload is read, and its payload lands in room reserved for all
+    /// of it).
+    fn read_cap(&self) -> Option<usize> {
         match &self.frame {
             Some(f) if f.header.payload_len >= Self::CAP_READS_FROM => {
                 let need = usize::try_from(f.remaining).unwrap_or(usize::MAX);
-                match need.saturating_sub(self.buf.len()) {
-                    0 => max,
-                    missing => missing.min(max),
-                }
+                Some(need.saturating_sub(self.buf.len())).filter(|&missing| missing > 0)
             }
-            None if self.large_frames && self.buf.is_empty() => max.min(MAX_HEADER_LEN),
-            _ => max,
+            None if self.large_frames && self.buf.is_empty() => Some(MAX_HEADER_LEN),
+            _ => None,
         }
     }
 
@@ -175,10 +177,9 @@ impl Receiver {
     /// frame header. A large frame's buffer is not grown past its end, which would move it.
     pub(super) fn reserve_for_read(&mut self, min_spare: usize) {
         self.reserve_missing();
-        let room = match self.read_size(usize::MAX) {
-            usize::MAX => min_spare.saturating_add(MAX_HEADER_LEN),
-            capped => capped,
-        };
+        let room = self
+            .read_cap()
+            .unwrap_or(min_spare.saturating_add(MAX_HEADER_LEN));
         self.buf.reserve(room);
     }
 
@@ -364,11 +365,10 @@ impl Connection {
         });
         // A data frame whose length passed the limits and is assembled whole: reserve the
         // rest of it now, so it arrives into one allocation instead of growing by copies.
-        if !header.opcode.is_control() {
+        // (Only whole messages reserve room, so only they read a header first.)
+        if self.config.receive_mode == ReceiveMode::Messages && !header.opcode.is_control() {
             self.rx.note_data_frame(header.payload_len);
-            if self.config.receive_mode == ReceiveMode::Messages {
-                self.rx.reserve_missing();
-            }
+            self.rx.reserve_missing();
         }
         // The payload is often already here: go on without another round.
         self.step_payload()
