@@ -315,6 +315,32 @@ async fn stream_and_sink_split_across_tasks() {
     .await
 }
 
+/// `feed` only queues; a receiver waiting for input in another task is woken to write
+/// it (the write happens nowhere else here: no flush, no other send, no timer soon).
+#[tokio::test]
+async fn fed_message_is_written_by_the_receiver_waiting_in_another_task() {
+    bounded(async {
+        let addr = echo_server().await;
+        let ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
+            .await
+            .unwrap();
+        let (sender, mut receiver) = ws.split();
+        let reader = tokio::spawn(async move {
+            let m = receiver.recv().await.unwrap().unwrap();
+            (m, receiver)
+        });
+        // Let the receiver reach its wait for input first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sender.feed(Message::text("fed")).await.unwrap();
+        let (m, _receiver) = tokio::time::timeout(Duration::from_secs(5), reader)
+            .await
+            .expect("the fed message was never written")
+            .unwrap();
+        assert_eq!(m, Message::text("fed"));
+    })
+    .await
+}
+
 #[tokio::test]
 async fn recv_is_cancel_safe_in_select() {
     bounded(async {

@@ -25,10 +25,11 @@ pub struct Config {
     /// The core's configuration: limits, timers, receive mode, auto-pong, auto-fragmenting.
     pub core: wsmachine::Config,
     /// Spare room asked of the core's receive buffer before each read, in bytes (default
-    /// 16 KiB). A read takes at most this much beyond the rest of the frame being received
-    /// (the core reserves room for a large frame's whole declared length once it passed
-    /// the limits). An empty receive buffer is released while the stream has nothing to
-    /// read, so an idle connection holds none.
+    /// 64 KiB). A read fills at most the buffer's room: this much, or the whole rest of a
+    /// large frame being received (the core reserves room for its declared length once it
+    /// passed the limits, so it arrives in as few reads as the stream allows). An empty
+    /// receive buffer is released while the stream has nothing to read, so an idle
+    /// connection holds none.
     pub read_size: usize,
     /// Once the connection is closed (or every handle was dropped), how long at most to
     /// keep writing what is queued, draining the peer and shutting the stream down before

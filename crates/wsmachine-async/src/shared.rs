@@ -50,6 +50,8 @@ struct Slots {
 #[derive(Default)]
 pub(crate) struct FanOut {
     slots: Mutex<Slots>,
+    /// `slots.rx` is set; written under the `slots` lock (see [`FanOut::wake_rx_if_waiting`]).
+    rx_waiting: AtomicBool,
 }
 
 impl FanOut {
@@ -64,6 +66,7 @@ impl FanOut {
             Some(w) if w.will_wake(waker) => {}
             _ => s.rx = Some(waker.clone()),
         }
+        self.rx_waiting.store(true, Ordering::Release);
     }
 
     /// A sending task waits.
@@ -76,9 +79,23 @@ impl FanOut {
 
     /// Wakes the receiving task, if it waits.
     pub(crate) fn wake_rx(&self) {
-        let w = self.slots().rx.take();
+        let w = {
+            let mut s = self.slots();
+            self.rx_waiting.store(false, Ordering::Release);
+            s.rx.take()
+        };
         if let Some(w) = w {
             w.wake();
+        }
+    }
+
+    /// [`wake_rx`](Self::wake_rx) without taking the lock when no receiver waits: for a
+    /// caller that changed the connection under its lock, which the receiver also holds
+    /// while it registers and then tries once more (so it either sees the change itself or
+    /// registered before it, and then this sees the flag). Cost: one atomic load.
+    pub(crate) fn wake_rx_if_waiting(&self) {
+        if self.rx_waiting.load(Ordering::Acquire) {
+            self.wake_rx();
         }
     }
 
@@ -368,8 +385,10 @@ impl Inner {
         let Some(io) = self.io.as_mut() else {
             return false;
         };
-        // At most the rest of a large frame: the next frame then starts a fresh buffer.
-        let max = self.conn.read_size(self.read_size);
+        // `read_size` bytes, or while a large frame arrives the whole rest of it (the core
+        // reserved room for all of it, so it arrives in as few reads as the stream allows)
+        // but never past its end: the next frame then starts a fresh buffer.
+        let max = self.conn.read_limit().unwrap_or(self.read_size);
         let buf = self.conn.input_buffer(self.read_size);
         let res = io.poll_read_into(cx, buf, max);
         let ts = Timestamp::from_duration(now.saturating_duration_since(self.origin));
@@ -615,6 +634,7 @@ impl Shared {
         })
     }
 
+    #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }

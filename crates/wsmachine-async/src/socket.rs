@@ -197,7 +197,7 @@ impl Sender {
         })
         .await?;
         // A receiver waiting for input in another task writes it.
-        self.shared.fanout.wake_rx();
+        self.shared.fanout.wake_rx_if_waiting();
         Ok(())
     }
 

@@ -379,7 +379,7 @@ impl Connection {
     /// [`read_size`](Self::read_size)) arrives it has room for exactly the rest of that
     /// frame (its length already passed the limits), so a large message arrives in one
     /// allocation and is never moved. Read at most [`read_size`](Self::read_size) bytes into
-    /// it. Only append: the bytes already in it are the connection's. Cost: a reallocation
+    /// it (or [`read_limit`](Self::read_limit)'s, when it gives one). Only append: the bytes already in it are the connection's. Cost: a reallocation
     /// only when the spare capacity is short.
     pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
         self.rx.reserve_for_read(min_spare);
@@ -395,6 +395,15 @@ impl Connection {
     /// (bytes are never lost), it only costs that copy. Cost: a few comparisons.
     pub fn read_size(&self, max: usize) -> usize {
         self.rx.read_size(max)
+    }
+
+    /// The cap [`read_size`](Self::read_size) applies, if any: while a large frame arrives
+    /// the rest of it, or right after one a frame header. A caller reading into
+    /// [`input_buffer`](Self::input_buffer) may read all of the rest of a large frame at once
+    /// (the buffer has room reserved for it), in fewer reads than its usual size allows;
+    /// with `None`, read its usual size. Cost: a few comparisons.
+    pub fn read_limit(&self) -> Option<usize> {
+        self.rx.read_cap()
     }
 
     /// Takes the bytes appended to [`input_buffer`](Self::input_buffer) since it was lent,

@@ -155,7 +155,7 @@ impl Receiver {
     /// between frames after a large data frame, one frame header (so the next frame's length
     /// is known before its payload is read, and its payload lands in room reserved for all
     /// of it).
-    fn read_cap(&self) -> Option<usize> {
+    pub(super) fn read_cap(&self) -> Option<usize> {
         match &self.frame {
             Some(f) if f.header.payload_len >= Self::CAP_READS_FROM => {
                 let need = usize::try_from(f.remaining).unwrap_or(usize::MAX);
@@ -631,10 +631,20 @@ mod tests {
     use alloc::vec::Vec;
     use bytes::BytesMut;
 
+    /// A masked frame with a 16-bit length, or a 64-bit one from 64 KiB on.
     fn masked_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
         let key = [1, 2, 3, 4];
-        let mut out = alloc::vec![b0, 0x80 | 126];
-        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        let mut out = alloc::vec![b0];
+        match u16::try_from(payload.len()) {
+            Ok(len) => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&len.to_be_bytes());
+            }
+            Err(_) => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+            }
+        }
         out.extend_from_slice(&key);
         out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
         out
@@ -730,6 +740,56 @@ mod tests {
         }
         // After the first two frames: one header read and one payload read per frame.
         assert!(reads.len() <= 3 + 2 * 3, "{} reads", reads.len());
+    }
+
+    /// `read_limit` lets a reader take the whole rest of a large frame in one read (its room
+    /// is reserved), however small its usual read size: two reads per frame (a header,
+    /// then the rest), each payload left where it was read.
+    #[test]
+    fn read_limit_takes_the_rest_of_a_large_frame_in_one_read() {
+        let mut s = Connection::open_with_random(
+            Role::Server,
+            Config::default(),
+            Timestamp::ZERO,
+            Box::new(SeededRandom::from_u64(0)),
+        );
+        const LEN: usize = 200_000;
+        const USUAL: usize = 16 << 10;
+        let stream: Vec<u8> = (0..3u8)
+            .flat_map(|i| masked_frame(0x82, &alloc::vec![i; LEN]))
+            .collect();
+        let (mut at, mut reads) = (0, 0);
+        let mut messages = Vec::new();
+        while at < stream.len() {
+            let max = s.read_limit().unwrap_or(USUAL);
+            let buf = s.input_buffer(USUAL);
+            assert!(
+                buf.capacity() - buf.len() >= max,
+                "room for what read_limit allows"
+            );
+            let take = max.min(stream.len() - at);
+            let first = buf.as_ptr() as usize + buf.len();
+            buf.extend_from_slice(&stream[at..at + take]);
+            at += take;
+            reads += 1;
+            s.handle_input_appended(Timestamp::ZERO);
+            while let Some(e) = s.poll_event() {
+                let Event::Message(m) = e else {
+                    panic!("{e:?}")
+                };
+                // A payload that ends this read started in it, unless its frame's first
+                // read (a header, or the first read of all) brought only a few bytes.
+                let end = m.payload().as_ptr() as usize + m.payload().len();
+                assert_eq!(end, first + take, "message {} moved", messages.len());
+                messages.push(m);
+            }
+        }
+        assert_eq!(messages.len(), 3);
+        for (i, m) in messages.iter().enumerate() {
+            assert_eq!(m.payload().as_ref(), &alloc::vec![i as u8; LEN][..]);
+        }
+        // First frame: one usual read, then its rest; then a header and the rest each.
+        assert_eq!(reads, 2 + 2 * 2);
     }
 
     #[test]
