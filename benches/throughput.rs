@@ -11,7 +11,7 @@
 //!   library's own buffer as a socket read would (one copy on read, no zeroing); `memcpy`
 //!   is that one copy alone, through a reused buffer as large as a read or a frame.
 //!   wsmachine reads straight into `input_buffer` + `handle_input_appended` (its fastest
-//!   path); fastwebsockets through its raw `read_frame` (every frame here is final, so that
+//!   path, sized by `read_limit` as its async adapters do); fastwebsockets through its raw `read_frame` (every frame here is final, so that
 //!   is a whole message), tungstenite through `read`, tokio-websockets through its `Stream`.
 //! - `send-server/LIB/SIZE`, `send-client/LIB/SIZE`: a connection sends binary messages of
 //!   16 B, 128 B and 1 KiB (a client masks them) and writes each one out at once to a sink
@@ -24,6 +24,8 @@
 
 use std::io::{Read, Write};
 use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -221,11 +223,15 @@ fn wsmachine_receive(bytes: &[u8]) -> usize {
     let mut rest = bytes;
     let mut n = 0;
     while !rest.is_empty() {
-        // What the adapters do: a read of at most `read_size` bytes appended to the lent
-        // buffer's spare capacity, no zeroing.
-        let want = s.read_size(READ_SIZE);
+        // What the async adapters do: a read appended to the lent buffer's spare capacity,
+        // no zeroing, of `READ_SIZE` bytes or, while a large frame arrives, the whole rest
+        // of it (`read_limit`; its room is reserved).
+        let want = s
+            .read_limit()
+            .map_or(READ_SIZE, |cap| cap.min(4 * READ_SIZE));
         let buf = s.input_buffer(READ_SIZE);
         let take = (buf.capacity() - buf.len()).min(want).min(rest.len());
+        READS.fetch_add(1, Relaxed);
         buf.extend_from_slice(&rest[..take]);
         rest = &rest[take..];
         s.handle_input_appended(Timestamp::ZERO);
@@ -238,6 +244,10 @@ fn wsmachine_receive(bytes: &[u8]) -> usize {
     }
     n
 }
+
+/// Reads made from the in-memory stream (and by wsmachine's loop), counted once per case
+/// before timing: on a socket each is a system call, which this bench does not charge.
+static READS: AtomicUsize = AtomicUsize::new(0);
 
 /// An in-memory stream over the recorded bytes: a read copies as much as the reader's
 /// buffer takes (without initialising the rest, as a socket read), writes are counted and
@@ -255,6 +265,7 @@ impl<'a> Mem<'a> {
 
 impl Read for Mem<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        READS.fetch_add(1, Relaxed);
         let n = buf.len().min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
@@ -278,6 +289,7 @@ impl tokio::io::AsyncRead for Mem<'_> {
         _: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        READS.fetch_add(1, Relaxed);
         let n = buf.remaining().min(self.data.len());
         buf.put_slice(&self.data[..n]);
         self.data = &self.data[n..];
@@ -375,11 +387,23 @@ fn receive(c: &mut Criterion) {
     for case in RECEIVE {
         let bytes = record(case);
         let total = case.count * case.size;
-        // Every library must deliver every payload byte before it is timed.
+        // Every library must deliver every payload byte before it is timed; how many
+        // reads each made is printed (a socket would pay a system call for each).
+        READS.store(0, Relaxed);
         assert_eq!(wsmachine_receive(&bytes), total);
+        let ours = READS.swap(0, Relaxed);
         assert_eq!(tungstenite_receive(&bytes, case.count), total);
+        let tungstenite = READS.swap(0, Relaxed);
         assert_eq!(fastwebsockets_receive(&bytes, case.count), total);
+        let fastwebsockets = READS.swap(0, Relaxed);
         assert_eq!(tokio_websockets_receive(&bytes, case.count), total);
+        let tokio_websockets = READS.swap(0, Relaxed);
+        eprintln!(
+            "reads: receive/{} ({} bytes): wsmachine {ours}, tungstenite {tungstenite}, \
+             fastwebsockets {fastwebsockets}, tokio-websockets {tokio_websockets}",
+            case.name,
+            bytes.len()
+        );
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         let count = case.count;
         assert_eq!(memcpy_receive(&bytes, case.size + 14), bytes.len());

@@ -39,7 +39,10 @@ if [ $criterion = 1 ]; then
   for pass in 1 2 3; do
     echo "== criterion (benches/throughput.rs), pass $pass of 3"
     cargo bench --bench throughput -- --warm-up-time 0.2 --measurement-time 0.5 --sample-size 20 \
-      --noplot --save-baseline "pass$pass" 2>&1 | grep -E '^[a-z-]+/|time:' || status=1
+      --noplot --save-baseline "pass$pass" 2>&1 | tee "$out/criterion-pass$pass.log" \
+      | grep -E '^[a-z-]+/|time:' || status=1
+    # How many reads each library made per receive case (the same every pass).
+    [ "$pass" = 1 ] && grep '^reads:' "$out/criterion-pass$pass.log" >"$out/reads.txt" || true
   done
 fi
 
@@ -99,10 +102,13 @@ if [ $loopback = 1 ] || [ $idle = 1 ]; then
       for s in "${servers[@]}"; do
         [ -n "${ports[$s]:-}" ] || continue
         port=${ports[$s]} pid=${pids[$s]}
-        for c in "100x20B 100 20 32" "10x16KiB 10 16384 4" "1x1MiB 1 1048576 2"; do
-          read -r name conns size k <<<"$c"
+        # The last case is open-loop (`--rate`): the same bursts for every server, so its
+        # CPU per message compares the servers' own work.
+        for c in "100x20B 100 20 32" "10x16KiB 10 16384 4" "1x1MiB 1 1048576 2" \
+          "100x20B@300k 100 20 32 300000"; do
+          read -r name conns size k rate <<<"$c"
           loadgen "$s" --case "$name" --conns "$conns" --size "$size" --in-flight "$k" \
-            --warmup 0.5 --seconds "$seconds" --server-pid "$pid"
+            --warmup 0.5 --seconds "$seconds" --server-pid "$pid" ${rate:+--rate "$rate"}
         done
       done
     done
@@ -122,4 +128,8 @@ fi
 echo "== report"
 python3 scripts/bench-report.py --detail --criterion "$target/criterion" --loopback "$out/loopback.jsonl" \
   | tee "$out/report.md"
+if [ -s "$out/reads.txt" ]; then
+  echo; echo "Reads per receive case (each a system call on a socket; the bench does not charge them):"
+  sed 's/^reads: /- /' "$out/reads.txt" | tee -a "$out/report.md"
+fi
 exit $status

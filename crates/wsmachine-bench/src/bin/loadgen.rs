@@ -9,9 +9,17 @@
 //!
 //! ```text
 //! loadgen --addr 127.0.0.1:9001 --label tokio --case 100x20B --conns 100 --size 20 \
-//!     --in-flight 32 --warmup 1 --seconds 5 [--server-pid PID] [--raw] [--out results.jsonl]
+//!     --in-flight 32 --warmup 1 --seconds 5 [--rate MSGS_PER_S] [--server-pid PID] [--raw] \
+//!     [--out results.jsonl]
 //! loadgen --addr 127.0.0.1:9001 --label tokio --idle 5000 --server-pid PID [--raw] [--out ..]
 //! ```
+//! With `--rate`, the load is open-loop: every millisecond each connection may send its
+//! share of that many messages per second (still at most k in flight), in one write, so
+//! every server sees the same bursts and makes the same reads and writes per message
+//! while it keeps up; its CPU time per message then compares the servers' own work. (In
+//! the default closed loop, a server that answers sooner gets smaller batches, more system
+//! calls per message and so more CPU per message.) The JSON line then has `"rate"`.
+//!
 //! The idle mode opens N connections (handshake done, nothing sent), waits, and reports the
 //! server's resident memory growth per connection (from `/proc/PID/status`). Exits 1 if a
 //! byte differs, a connection fails, or nothing was echoed.
@@ -23,6 +31,8 @@ use std::time::Duration;
 
 use tokio::io::Interest;
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use wsmachine_bench::{Window, XorShift, client_handshake, encode_frame, rss_kib, run_local};
 
 /// Distinct messages per connection, sent in rotation, so a misplaced echo is caught.
@@ -39,6 +49,8 @@ struct Args {
     seconds: f64,
     raw: bool,
     idle: Option<usize>,
+    /// Open loop: messages per second over all connections.
+    rate: Option<f64>,
     server_pid: Option<u32>,
     out: Option<String>,
 }
@@ -55,6 +67,7 @@ fn parse_args() -> Args {
         seconds: 5.0,
         raw: false,
         idle: None,
+        rate: None,
         server_pid: None,
         out: None,
     };
@@ -78,6 +91,13 @@ fn parse_args() -> Args {
             "--warmup" => a.warmup = val.parse().unwrap_or_else(|_| usage(&flag)),
             "--seconds" => a.seconds = val.parse().unwrap_or_else(|_| usage(&flag)),
             "--idle" => a.idle = Some(num(&val)),
+            "--rate" => {
+                let r: f64 = val.parse().unwrap_or_else(|_| usage(&flag));
+                if r.is_nan() || r <= 0.0 {
+                    usage(&flag);
+                }
+                a.rate = Some(r);
+            }
             "--server-pid" => a.server_pid = Some(num(&val) as u32),
             "--out" => a.out = Some(val),
             _ => usage(&format!("unknown flag {flag}")),
@@ -154,6 +174,35 @@ impl Plan {
 struct Shared {
     verified: Cell<u64>,
     failed: Cell<bool>,
+    /// Open loop: whole milliseconds since the start, advanced by the ticker, which
+    /// notifies every connection waiting for its next quota.
+    ticks: Cell<u64>,
+    tick: Notify,
+}
+
+/// Open loop: how many messages one connection may have sent by `ticks` milliseconds.
+#[derive(Clone, Copy)]
+struct Pace {
+    per_conn_per_s: f64,
+}
+
+impl Pace {
+    fn allowed(self, ticks: u64) -> u64 {
+        (self.per_conn_per_s * ticks as f64 / 1000.0) as u64
+    }
+}
+
+/// Advances `shared.ticks` every millisecond (from the clock, so a late tick catches up)
+/// and wakes the connections.
+async fn ticker(shared: Rc<Shared>) {
+    let start = Instant::now();
+    let mut next = start;
+    loop {
+        next += Duration::from_millis(1);
+        tokio::time::sleep_until(next).await;
+        shared.ticks.set(start.elapsed().as_millis() as u64);
+        shared.tick.notify_waiters();
+    }
 }
 
 async fn connect(addr: &str, raw: bool) -> io::Result<TcpStream> {
@@ -167,23 +216,42 @@ async fn connect(addr: &str, raw: bool) -> io::Result<TcpStream> {
 
 /// Keeps `k` frames in flight on `stream` and checks the echo, forever (the runtime is
 /// dropped at the end of the measurement) or until a failure, which it reports.
-async fn drive(stream: TcpStream, plan: Rc<Plan>, k: u64, shared: Rc<Shared>, id: usize) {
-    if let Err(e) = drive_inner(&stream, &plan, k, &shared).await {
+async fn drive(
+    stream: TcpStream,
+    plan: Rc<Plan>,
+    k: u64,
+    pace: Option<Pace>,
+    shared: Rc<Shared>,
+    id: usize,
+) {
+    if let Err(e) = drive_inner(&stream, &plan, k, pace, &shared).await {
         eprintln!("connection {id}: {e}");
         shared.failed.set(true);
     }
 }
 
-async fn drive_inner(stream: &TcpStream, plan: &Plan, k: u64, shared: &Shared) -> io::Result<()> {
+async fn drive_inner(
+    stream: &TcpStream,
+    plan: &Plan,
+    k: u64,
+    pace: Option<Pace>,
+    shared: &Shared,
+) -> io::Result<()> {
     let send_len = plan.send.len() as u64;
     let expect_len = plan.expect.len();
     let mut written: u64 = 0;
     let mut received: u64 = 0;
     let mut done: u64 = 0;
     let mut buf = vec![0u8; 64 << 10];
+    // Open loop: messages sent so far count from the first tick this connection sees.
+    let base = pace.map_or(0, |p| p.allowed(shared.ticks.get()));
+    let target = |done: u64| match pace {
+        Some(p) => (done + k).min(p.allowed(shared.ticks.get()) - base),
+        None => done + k,
+    };
     loop {
         let mut progress = false;
-        let limit = plan.send_pos(done + k);
+        let limit = plan.send_pos(target(done));
         if written < limit {
             let off = (written % send_len) as usize;
             let end = (off as u64 + (limit - written)).min(send_len) as usize;
@@ -239,12 +307,23 @@ async fn drive_inner(stream: &TcpStream, plan: &Plan, k: u64, shared: &Shared) -
             Err(e) => return Err(e),
         }
         if !progress {
-            let interest = if written < plan.send_pos(done + k) {
+            let limit = plan.send_pos(target(done));
+            let interest = if written < limit {
                 Interest::READABLE | Interest::WRITABLE
             } else {
                 Interest::READABLE
             };
-            stream.ready(interest).await?;
+            // Paced and not yet allowed all `k`: the next tick may allow more.
+            let paced = pace.is_some() && limit < plan.send_pos(done + k);
+            if paced {
+                let tick = shared.tick.notified();
+                tokio::select! {
+                    r = stream.ready(interest) => { r?; }
+                    () = tick => {}
+                }
+            } else {
+                stream.ready(interest).await?;
+            }
         }
     }
 }
@@ -261,9 +340,16 @@ async fn throughput(a: &Args) -> bool {
             }
         }
     }
+    let pace = a.rate.map(|r| Pace {
+        per_conn_per_s: r / a.conns as f64,
+    });
+    if pace.is_some() {
+        tokio::task::spawn_local(ticker(shared.clone()));
+    }
     for (id, stream) in streams.into_iter().enumerate() {
         let plan = Rc::new(Plan::new(a.size, a.raw, id as u64));
-        tokio::task::spawn_local(drive(stream, plan, a.in_flight as u64, shared.clone(), id));
+        let k = a.in_flight as u64;
+        tokio::task::spawn_local(drive(stream, plan, k, pace, shared.clone(), id));
     }
     tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
     let window = Window::start(a.server_pid);
@@ -282,8 +368,15 @@ async fn throughput(a: &Args) -> bool {
             "{{\"kind\":\"echo\",\"server\":\"{}\",\"case\":\"{}\",\"conns\":{},\"size\":{},\
              \"in_flight\":{},\"seconds\":{secs:.3},\"messages\":{count},\"msgs_per_s\":{rate:.0},\
              \"payload_mib_per_s\":{mib_s:.1},\"server_cpu_us_per_msg\":{server_cpu_us},\
-             \"loadgen_cpu_share\":{loadgen_busy}}}",
-            a.label, a.case, a.conns, a.size, a.in_flight
+             \"loadgen_cpu_share\":{loadgen_busy}{paced}}}",
+            a.label,
+            a.case,
+            a.conns,
+            a.size,
+            a.in_flight,
+            paced = a
+                .rate
+                .map_or(String::new(), |r| format!(",\"rate\":{r:.0}")),
         ),
     );
     if shared.failed.get() {
@@ -361,6 +454,23 @@ fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pace_allows_its_share_per_millisecond() {
+        let p = Pace {
+            per_conn_per_s: 3000.0,
+        };
+        assert_eq!(p.allowed(0), 0);
+        assert_eq!(p.allowed(1), 3);
+        assert_eq!(p.allowed(1000), 3000);
+        let slow = Pace {
+            per_conn_per_s: 500.0,
+        };
+        assert_eq!(
+            (slow.allowed(1), slow.allowed(2), slow.allowed(3)),
+            (0, 1, 1)
+        );
+    }
 
     #[test]
     fn plan_positions_count_frames() {
