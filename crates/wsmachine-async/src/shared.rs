@@ -8,6 +8,8 @@
 //!   polled last, and a handle polled from another task never steals a waker.
 //! - A task registers in the fan-out only when it is about to wait, then tries once more
 //!   before returning `Pending` (no lost wake-up, no spurious wake-up on the common path).
+//!   The receiving task tries again only if a wake-up came while it was not registered
+//!   (the fan-out records that), which saves a second pass over the I/O on every wait.
 //! - Only the receiving side (the [`Receiver`](crate::Receiver), or the background task that
 //!   replaces it once it is dropped) calls `poll_event`, and only when asked for its next
 //!   item: the core never parses ahead of the application. It reads the stream when the core
@@ -56,6 +58,9 @@ pub(crate) struct FanOut {
     slots: Mutex<Slots>,
     /// `slots.rx` is set; written under the `slots` lock (see [`FanOut::wake_rx_if_waiting`]).
     rx_waiting: AtomicBool,
+    /// A wake-up for the receiver came while none was registered (it was running, or about
+    /// to register); written under the `slots` lock, taken by the next registration.
+    rx_missed: AtomicBool,
 }
 
 impl FanOut {
@@ -63,14 +68,17 @@ impl FanOut {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The receiving task waits.
-    pub(crate) fn register_rx(&self, waker: &Waker) {
+    /// The receiving task waits. Returns whether a wake-up came since it last registered
+    /// while none was registered: then it must look again before it waits (what woke it
+    /// may have been missed), else it may wait at once.
+    pub(crate) fn register_rx(&self, waker: &Waker) -> bool {
         let mut s = self.slots();
         match &s.rx {
             Some(w) if w.will_wake(waker) => {}
             _ => s.rx = Some(waker.clone()),
         }
         self.rx_waiting.store(true, Ordering::Release);
+        self.rx_missed.swap(false, Ordering::AcqRel)
     }
 
     /// A sending task waits.
@@ -86,7 +94,11 @@ impl FanOut {
         let w = {
             let mut s = self.slots();
             self.rx_waiting.store(false, Ordering::Release);
-            s.rx.take()
+            let w = s.rx.take();
+            if w.is_none() {
+                self.rx_missed.store(true, Ordering::Release);
+            }
+            w
         };
         if let Some(w) = w {
             w.wake();
@@ -707,10 +719,10 @@ impl Shared {
         mut attempt: impl FnMut(&mut Inner, &mut Context<'_>) -> Step<R>,
     ) -> Poll<R> {
         let step = self.with_side(true, |inner, io| match attempt(inner, io) {
-            Step::Pending => {
-                self.fanout.register_rx(cx.waker());
-                attempt(inner, io)
-            }
+            // Everything that could move the connection meanwhile either runs under this
+            // lock (the senders) or wakes the fan-out (the stream, the timer), which records
+            // a wake-up that found no receiver: only then is a second look needed.
+            Step::Pending if self.fanout.register_rx(cx.waker()) => attempt(inner, io),
             other => other,
         });
         match step {
@@ -775,4 +787,43 @@ async fn finish(shared: Arc<Shared>) {
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_wake_up_that_finds_no_receiver_makes_the_next_registration_look_again() {
+        let fanout = FanOut::default();
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        // Nothing came: wait at once.
+        assert!(!fanout.register_rx(&waker));
+        // A registered receiver is woken; no second look is owed.
+        fanout.wake_rx();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(!fanout.register_rx(&waker));
+        fanout.wake_rx();
+        // While the receiver runs (not registered), a wake-up is recorded, once.
+        fanout.wake_rx();
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(fanout.register_rx(&waker), "the missed wake-up is reported");
+        assert!(!fanout.register_rx(&waker), "and only once");
+        // `wake_rx_if_waiting` wakes a registered receiver and skips otherwise.
+        fanout.wake_rx_if_waiting();
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+        fanout.wake_rx_if_waiting();
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+    }
 }
