@@ -35,6 +35,14 @@ async fn echo_server() -> SocketAddr {
     addr
 }
 
+/// A client connected to a fresh echo server.
+async fn echo_client() -> WebSocket {
+    let addr = echo_server().await;
+    wsmachine_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap()
+}
+
 /// A server accepting one connection and handing it to `f`.
 async fn one_shot_server<F, Fut>(f: F) -> SocketAddr
 where
@@ -65,10 +73,7 @@ async fn drain(ws: &mut WebSocket) {
 #[tokio::test]
 async fn echo_text_binary_empty_and_large() {
     bounded(async {
-        let addr = echo_server().await;
-        let mut ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
-            .await
-            .unwrap();
+        let mut ws = echo_client().await;
         assert!(ws.peer_addr().is_some());
         let big: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect();
         let big_text = "€abc".repeat(1 << 18);
@@ -97,10 +102,7 @@ async fn echo_text_binary_empty_and_large() {
 #[tokio::test]
 async fn fragmented_messages_are_echoed_whole() {
     bounded(async {
-        let addr = echo_server().await;
-        let mut ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
-            .await
-            .unwrap();
+        let mut ws = echo_client().await;
         // "é" (2 bytes) split across fragments.
         let text = "abcé🎉xyz".as_bytes();
         ws.send_fragment(MessageKind::Text, &text[..4], false)
@@ -282,10 +284,7 @@ async fn close_codes_server_side() {
 #[tokio::test]
 async fn stream_and_sink_split_across_tasks() {
     bounded(async {
-        let addr = echo_server().await;
-        let ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
-            .await
-            .unwrap();
+        let ws = echo_client().await;
         let (sender, mut receiver) = ws.split();
         let writer = tokio::spawn(async move {
             for i in 0..500u32 {
@@ -320,10 +319,7 @@ async fn stream_and_sink_split_across_tasks() {
 #[tokio::test]
 async fn fed_message_is_written_by_the_receiver_waiting_in_another_task() {
     bounded(async {
-        let addr = echo_server().await;
-        let ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
-            .await
-            .unwrap();
+        let ws = echo_client().await;
         let (sender, mut receiver) = ws.split();
         let reader = tokio::spawn(async move {
             let m = receiver.recv().await.unwrap().unwrap();
@@ -344,10 +340,7 @@ async fn fed_message_is_written_by_the_receiver_waiting_in_another_task() {
 #[tokio::test]
 async fn recv_is_cancel_safe_in_select() {
     bounded(async {
-        let addr = echo_server().await;
-        let mut ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
-            .await
-            .unwrap();
+        let mut ws = echo_client().await;
         let sender = ws.sender();
         tokio::spawn(async move {
             for i in 0..300u32 {
