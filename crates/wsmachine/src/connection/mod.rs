@@ -98,7 +98,8 @@ enum Phase {
 ///    [`handle_input`](Connection::handle_input) /
 ///    [`handle_input_owned`](Connection::handle_input_owned), asking for at most
 ///    [`read_size`](Connection::read_size) bytes (optional: it keeps large payloads from
-///    being moved). EOF is
+///    being moved; [`read_limit`](Connection::read_limit) allows larger reads of a large
+///    frame's rest into `input_buffer`). EOF is
 ///    [`handle_eof`](Connection::handle_eof); an I/O error is
 ///    `handle_io_error` (behind `std`, in [`io`](crate::io)) or
 ///    [`handle_transport_end`](Connection::handle_transport_end).
