@@ -102,7 +102,10 @@ async fn echo_text_binary_empty_and_large() {
 #[tokio::test]
 async fn fragmented_messages_are_echoed_whole() {
     bounded(async {
-        let mut ws = echo_client().await;
+        let addr = echo_server().await;
+        let mut ws = wsmachine_tokio::connect(&format!("ws://{addr}/"))
+            .await
+            .unwrap();
         // "é" (2 bytes) split across fragments.
         let text = "abcé🎉xyz".as_bytes();
         ws.send_fragment(MessageKind::Text, &text[..4], false)
