@@ -25,9 +25,9 @@ pub struct Config {
     /// The core's configuration: limits, timers, receive mode, auto-pong, auto-fragmenting.
     pub core: wsmachine::Config,
     /// Spare room asked of the core's receive buffer before each read, in bytes (default
-    /// 64 KiB). A read fills at most the buffer's room: this much, or the whole rest of a
-    /// large frame being received (the core reserves room for its declared length once it
-    /// passed the limits, so it arrives in as few reads as the stream allows). An empty
+    /// 64 KiB). A read takes at most this much, or while a large frame arrives up to
+    /// 256 KiB of its rest (the core reserves room for its declared length once it passed
+    /// the limits, so it arrives in fewer reads and is never moved). An empty
     /// receive buffer is released while the stream has nothing to read, so an idle
     /// connection holds none.
     pub read_size: usize,

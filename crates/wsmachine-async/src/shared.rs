@@ -107,8 +107,8 @@ impl FanOut {
 
     /// [`wake_rx`](Self::wake_rx) without taking the lock when no receiver waits: for a
     /// caller that changed the connection under its lock, which the receiver also holds
-    /// while it registers and then tries once more (so it either sees the change itself or
-    /// registered before it, and then this sees the flag). Cost: one atomic load.
+    /// while it looks and then registers (so it either saw the change itself or registered
+    /// before it, and then this sees the flag). Cost: one atomic load.
     pub(crate) fn wake_rx_if_waiting(&self) {
         if self.rx_waiting.load(Ordering::Acquire) {
             self.wake_rx();
@@ -401,9 +401,9 @@ impl Inner {
         let Some(io) = self.io.as_mut() else {
             return false;
         };
-        // `read_size` bytes, or while a large frame arrives the whole rest of it (the core
-        // reserved room for all of it, so it arrives in as few reads as the stream allows)
-        // but never past its end: the next frame then starts a fresh buffer.
+        // `read_size` bytes, or while a large frame arrives up to `LARGE_READ` of its rest
+        // (the core reserved room for all of it) but never past its end: the next frame
+        // then starts a fresh buffer.
         let max = self
             .conn
             .read_limit()

@@ -380,8 +380,9 @@ impl Connection {
     /// [`read_size`](Self::read_size)) arrives it has room for exactly the rest of that
     /// frame (its length already passed the limits), so a large message arrives in one
     /// allocation and is never moved. Read at most [`read_size`](Self::read_size) bytes into
-    /// it (or [`read_limit`](Self::read_limit)'s, when it gives one). Only append: the bytes already in it are the connection's. Cost: a reallocation
-    /// only when the spare capacity is short.
+    /// it (or up to [`read_limit`](Self::read_limit), when it gives one). Only append: the
+    /// bytes already in it are the connection's. Cost: a reallocation only when the spare
+    /// capacity is short.
     pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
         self.rx.reserve_for_read(min_spare);
         self.rx.lent_at = Some(self.rx.buf.len());

@@ -777,8 +777,8 @@ mod tests {
                 let Event::Message(m) = e else {
                     panic!("{e:?}")
                 };
-                // A payload that ends this read started in it, unless its frame's first
-                // read (a header, or the first read of all) brought only a few bytes.
+                // The message ends where its last read put its last byte: nothing was
+                // moved after that read.
                 let end = m.payload().as_ptr() as usize + m.payload().len();
                 assert_eq!(end, first + take, "message {} moved", messages.len());
                 messages.push(m);
