@@ -11,8 +11,14 @@
 //!   library's own buffer as a socket read would (one copy on read, no zeroing); `memcpy`
 //!   is that one copy alone, through a reused buffer as large as a read or a frame.
 //!   wsmachine reads straight into `input_buffer` + `handle_input_appended` (its fastest
-//!   path, sized by `read_limit` as its async adapters do); fastwebsockets through its raw `read_frame` (every frame here is final, so that
-//!   is a whole message), tungstenite through `read`, tokio-websockets through its `Stream`.
+//!   path, sized by `read_limit` as its async adapters do); fastwebsockets through its raw
+//!   `read_frame` (every frame here is final, so that is a whole message), tungstenite
+//!   through `read`, tokio-websockets through its `Stream`.
+//! - `receive-socket/LIB/CASE`: the binary cases of `receive` (16 B, 16 KiB, 64 KiB, 1 MiB)
+//!   read from a TCP loopback socket that another thread writes the stream into, with
+//!   blocking reads, timed as the reading thread's CPU time: each read then costs what it
+//!   costs a server (a system call and the kernel's copy), which the in-memory stream does
+//!   not charge. `read` is the reads alone into a reused buffer.
 //! - `send-server/LIB/SIZE`, `send-client/LIB/SIZE`: a connection sends binary messages of
 //!   16 B, 128 B and 1 KiB (a client masks them) and writes each one out at once to a sink
 //!   that only counts the bytes: a vectored write for wsmachine, `send` = write + flush for
@@ -426,6 +432,264 @@ fn receive(c: &mut Criterion) {
     group.finish();
 }
 
+// ----- receive over a socket -----
+
+/// The cases `receive-socket` repeats over TCP loopback (names as in [`RECEIVE`]).
+const SOCKET_CASES: &[&str] = &["binary-16B", "binary-16KiB", "binary-64KiB", "binary-1MiB"];
+
+/// One TCP loopback connection and a thread that writes a recorded stream into it whenever
+/// it is handed one: every library reads the same bytes, with a system call and the
+/// kernel's copy per read (which the in-memory `receive` group does not charge).
+struct Feeder {
+    go: std::sync::mpsc::Sender<std::sync::Arc<Vec<u8>>>,
+    sock: std::net::TcpStream,
+}
+
+impl Feeder {
+    fn new() -> Feeder {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let writer = std::net::TcpStream::connect(listener.local_addr().unwrap()).expect("connect");
+        let (sock, _) = listener.accept().expect("accept");
+        let (go, jobs) = std::sync::mpsc::channel::<std::sync::Arc<Vec<u8>>>();
+        std::thread::spawn(move || {
+            let mut writer = writer;
+            for bytes in jobs {
+                writer.write_all(&bytes).expect("write");
+            }
+        });
+        Feeder { go, sock }
+    }
+
+    /// Has the stream written again; the caller reads all of it.
+    fn send(&self, bytes: &std::sync::Arc<Vec<u8>>) {
+        self.go.send(bytes.clone()).expect("writer thread");
+    }
+}
+
+/// CPU time this thread has used, user and system.
+fn thread_cpu_time() -> std::time::Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Reads once (blocking) from `sock` into `buf`'s spare capacity, at most `max` bytes,
+/// without zeroing it first, as a library's socket read does.
+fn read_spare(sock: &std::net::TcpStream, buf: &mut bytes::BytesMut, max: usize) -> usize {
+    READS.fetch_add(1, Relaxed);
+    let spare = buf.spare_capacity_mut();
+    let max = max.min(spare.len());
+    let n = rustix::io::read(sock, &mut spare[..max])
+        .expect("read")
+        .0
+        .len();
+    // SAFETY: `read` initialised the first `n` bytes of the spare capacity.
+    unsafe { buf.set_len(buf.len() + n) };
+    n
+}
+
+/// A blocking socket as every library's stream: `Read` for tungstenite, `AsyncRead` (a read
+/// that blocks and so never returns `Pending`) for the async libraries. No writes happen.
+struct Sock<'a>(&'a std::net::TcpStream);
+
+impl Read for Sock<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        READS.fetch_add(1, Relaxed);
+        (&mut &*self.0).read(buf)
+    }
+}
+
+impl Write for Sock<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl tokio::io::AsyncRead for Sock<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        READS.fetch_add(1, Relaxed);
+        // SAFETY: only initialised bytes are written into the unfilled part, and exactly the
+        // `n` that `read` initialised are marked so.
+        let n = rustix::io::read(self.0, unsafe { buf.unfilled_mut() })?
+            .0
+            .len();
+        unsafe { buf.assume_init(n) };
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Sock<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The floor: the stream read through a reused buffer as large as a read or a frame.
+fn read_socket(sock: &std::net::TcpStream, len: usize, frame: usize) -> usize {
+    let mut buf = bytes::BytesMut::with_capacity(READ_SIZE.max(frame));
+    let mut got = 0;
+    while got < len {
+        buf.clear();
+        let cap = buf.capacity();
+        got += read_spare(sock, &mut buf, cap);
+    }
+    got
+}
+
+/// As [`wsmachine_receive`], reading from the socket until `total` payload bytes arrived.
+fn wsmachine_receive_socket(sock: &std::net::TcpStream, total: usize) -> usize {
+    let mut s = Connection::open_with_random(
+        Role::Server,
+        config(),
+        Timestamp::ZERO,
+        Box::new(SeededRandom::from_u64(2)),
+    );
+    let mut n = 0;
+    while n < total {
+        let want = s
+            .read_limit()
+            .map_or(READ_SIZE, |cap| cap.min(4 * READ_SIZE));
+        read_spare(sock, s.input_buffer(READ_SIZE), want);
+        s.handle_input_appended(Timestamp::ZERO);
+        while let Some(e) = s.poll_event() {
+            match e {
+                Event::Message(m) => n += std::hint::black_box(m).payload().len(),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+    }
+    n
+}
+
+fn tungstenite_receive_socket(sock: &std::net::TcpStream, count: usize) -> usize {
+    let mut ws = tungstenite::WebSocket::from_raw_socket(
+        Sock(sock),
+        tungstenite::protocol::Role::Server,
+        Some(tungstenite_config()),
+    );
+    (0..count)
+        .map(|_| std::hint::black_box(ws.read().unwrap()).len())
+        .sum()
+}
+
+fn fastwebsockets_receive_socket(sock: &std::net::TcpStream, count: usize) -> usize {
+    now(async {
+        let mut ws =
+            fastwebsockets::WebSocket::after_handshake(Sock(sock), fastwebsockets::Role::Server);
+        ws.set_max_message_size(MAX_MESSAGE);
+        let mut n = 0;
+        for _ in 0..count {
+            let frame = ws.read_frame().await.unwrap();
+            assert!(frame.fin);
+            n += std::hint::black_box(frame).payload.len();
+        }
+        n
+    })
+}
+
+fn tokio_websockets_receive_socket(sock: &std::net::TcpStream, count: usize) -> usize {
+    now(async {
+        let mut ws = tokio_websockets::ServerBuilder::new()
+            .limits(tokio_websockets::Limits::default().max_payload_len(Some(MAX_MESSAGE)))
+            .serve(Sock(sock));
+        let mut n = 0;
+        for _ in 0..count {
+            let m = ws.next().await.unwrap().unwrap();
+            n += std::hint::black_box(m).as_payload().len();
+        }
+        n
+    })
+}
+
+/// `receive-socket/LIB/CASE`: as `receive`, but each library reads the stream from a TCP
+/// loopback socket that another thread writes it into (blocking reads: no readiness
+/// polling for anyone), so each read costs what it costs a server: a system call and the
+/// kernel's copy. Timed as the reading thread's CPU time. `read` is the floor: the reads
+/// alone.
+fn receive_socket(c: &mut Criterion) {
+    let mut group = c.benchmark_group("receive-socket");
+    let feeder = Feeder::new();
+    for case in RECEIVE.iter().filter(|c| SOCKET_CASES.contains(&c.name)) {
+        let bytes = std::sync::Arc::new(record(case));
+        let (len, total, count) = (bytes.len(), case.count * case.size, case.count);
+        let sock = &feeder.sock;
+        let mut reads = Vec::new();
+        type Run<'a> = (&'a str, Box<dyn Fn() -> usize + 'a>, usize);
+        let runs: Vec<Run> = vec![
+            (
+                "read",
+                Box::new(|| read_socket(sock, len, case.size + 14)),
+                len,
+            ),
+            (
+                "wsmachine",
+                Box::new(|| wsmachine_receive_socket(sock, total)),
+                total,
+            ),
+            (
+                "tungstenite",
+                Box::new(|| tungstenite_receive_socket(sock, count)),
+                total,
+            ),
+            (
+                "fastwebsockets",
+                Box::new(|| fastwebsockets_receive_socket(sock, count)),
+                total,
+            ),
+            (
+                "tokio-websockets",
+                Box::new(|| tokio_websockets_receive_socket(sock, count)),
+                total,
+            ),
+        ];
+        // Every library must deliver every payload byte before it is timed.
+        for (name, run, expect) in &runs {
+            READS.store(0, Relaxed);
+            feeder.send(&bytes);
+            assert_eq!(run(), *expect, "{name}");
+            reads.push(format!("{name} {}", READS.load(Relaxed)));
+        }
+        eprintln!(
+            "reads: receive-socket/{} ({len} bytes): {}",
+            case.name,
+            reads[1..].join(", ")
+        );
+        group.throughput(Throughput::Bytes(len as u64));
+        for (name, run, _) in &runs {
+            group.bench_function(BenchmarkId::new(*name, case.name), |b| {
+                // The reader's own CPU time (its system calls and the kernel's copies
+                // included), not the wall time: that would be the writer's pace.
+                b.iter_custom(|iters| {
+                    let start = thread_cpu_time();
+                    for _ in 0..iters {
+                        feeder.send(&bytes);
+                        std::hint::black_box(run());
+                    }
+                    thread_cpu_time() - start
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 // ----- send -----
 
 /// `borrowed`: `send_binary_slice` (the payload copied, as fastwebsockets'
@@ -534,5 +798,5 @@ fn send(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, receive, send);
+criterion_group!(benches, receive, receive_socket, send);
 criterion_main!(benches);

@@ -35,7 +35,8 @@ if [ $criterion = 1 ]; then
   # Three passes, each saved as its own criterion baseline; the report takes each case's
   # best median (and its fastest sample), so a burst of load from elsewhere on a shared
   # machine counts less.
-  rm -rf "$target/criterion/receive" "$target/criterion/send-server" "$target/criterion/send-client"
+  rm -rf "$target/criterion/receive" "$target/criterion/receive-socket" "$target/criterion/send-server" \
+    "$target/criterion/send-client"
   for pass in 1 2 3; do
     echo "== criterion (benches/throughput.rs), pass $pass of 3"
     cargo bench --bench throughput -- --warm-up-time 0.2 --measurement-time 0.5 --sample-size 20 \

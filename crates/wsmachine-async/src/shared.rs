@@ -402,8 +402,8 @@ impl Inner {
             return false;
         };
         // `read_size` bytes, or while a large frame arrives up to `LARGE_READ` of its rest
-        // (the core reserved room for all of it) but never past its end: the next frame
-        // then starts a fresh buffer.
+        // and the next header (the core reserved room for them) but never further: the
+        // next frame's payload then lands in room reserved for all of it.
         let max = self
             .conn
             .read_limit()

@@ -100,7 +100,8 @@ impl Peer {
         // it stays true while the core drains a failed peer or a client awaits the
         // server's EOF). A plain `read` into a scratch buffer, then `handle_input` (one
         // copy; `input_buffer` + `handle_input_appended` would read in place), of at most
-        // `read_size`: the rest of a large frame, so the next one starts a fresh buffer.
+        // `read_size`: the rest of a large frame and the next header, so the next frame's
+        // payload lands in room reserved for it.
         if !self.read_done && self.conn.wants_input() {
             let max = self.conn.read_size(scratch.len());
             match self.stream.read(&mut scratch[..max]) {

@@ -643,7 +643,7 @@ impl MioConnection {
         let mut news = false;
         let mut budget = READ_BUDGET;
         while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
-            // At most the rest of a large frame (`Connection::read_size`).
+            // At most the rest of a large frame and the next header (`Connection::read_size`).
             let max = self.conn.read_size(scratch.len());
             let result = match &mut self.tls {
                 Some(tls) => tls.read(&mut self.stream, &mut scratch[..max]),

@@ -521,7 +521,7 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
 
     /// One read into the scratch buffer, fed to the core (contract step 2).
     fn read_once(&mut self) {
-        // At most the rest of a large frame (`Connection::read_size`).
+        // At most the rest of a large frame and the next header (`Connection::read_size`).
         let max = self.conn.read_size(self.buf.len());
         match self.stream.read(&mut self.buf[..max]) {
             Ok(0) => {

@@ -378,8 +378,8 @@ impl Connection {
     /// so that a read of `min_spare` bytes that starts a large frame leaves its first
     /// payload bytes in place when its rest is reserved. While a large frame (see
     /// [`read_size`](Self::read_size)) arrives it has room for exactly the rest of that
-    /// frame (its length already passed the limits), so a large message arrives in one
-    /// allocation and is never moved. Read at most [`read_size`](Self::read_size) bytes into
+    /// frame and the next header (its length already passed the limits), so a large
+    /// message arrives in one allocation and is never moved. Read at most [`read_size`](Self::read_size) bytes into
     /// it (or up to [`read_limit`](Self::read_limit), when it gives one). Only append: the
     /// bytes already in it are the connection's. Cost: a reallocation only when the spare
     /// capacity is short.
@@ -391,17 +391,18 @@ impl Connection {
 
     /// How many bytes to read from the transport next, at most `max` (your read size).
     /// While a large frame (32 KiB of payload or more) is arriving this is the rest of it
-    /// when that is less, so the read ends where the frame ends: the next frame then starts
-    /// a fresh buffer instead of being copied along when room for it is reserved, and a
-    /// large message is never moved once its length is known. Reading more is allowed
-    /// (bytes are never lost), it only costs that copy. Cost: a few comparisons.
+    /// plus one frame header (14 bytes) when that is less, so the read ends where the next
+    /// frame's header ends: the next frame's payload then lands in room reserved for all of
+    /// it (only those few header bytes are copied), and a large message is never moved once
+    /// its length is known. Reading more is allowed (bytes are never lost), it only costs a
+    /// copy of what was read past the header. Cost: a few comparisons.
     pub fn read_size(&self, max: usize) -> usize {
         self.rx.read_size(max)
     }
 
     /// The cap [`read_size`](Self::read_size) applies, if any: while a large frame arrives
-    /// the rest of it, or right after one a frame header. A caller reading into
-    /// [`input_buffer`](Self::input_buffer) may read all of the rest of a large frame at once
+    /// the rest of it and the next frame's header, or right after one a frame header. A
+    /// caller reading into [`input_buffer`](Self::input_buffer) may read all of that at once
     /// (the buffer has room reserved for it), in fewer reads than its usual size allows;
     /// with `None`, read its usual size. Cost: a few comparisons.
     pub fn read_limit(&self) -> Option<usize> {
