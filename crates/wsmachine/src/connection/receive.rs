@@ -119,13 +119,16 @@ impl Receiver {
         self.frames_seen = self.frames_seen.saturating_add(1);
     }
 
-    /// An empty buffer holding more than this much capacity is released when parsing stops,
-    /// so an idle connection does not keep the memory its largest message needed.
+    /// An empty buffer holding more than this much capacity is released when parsing stops
+    /// between frames, so an idle connection does not keep the memory its largest message
+    /// needed.
     const IDLE_CAPACITY: usize = 64 * 1024;
 
-    /// Releases the buffer's memory if it is empty and large.
+    /// Releases the buffer's memory if it is empty and large, and no frame is arriving (the
+    /// room reserved for a frame whose header was just read is kept for its payload).
     fn release_if_idle(&mut self) {
-        if self.buf.is_empty() && self.buf.capacity() > Self::IDLE_CAPACITY {
+        if self.buf.is_empty() && self.frame.is_none() && self.buf.capacity() > Self::IDLE_CAPACITY
+        {
             self.buf = BytesMut::new();
         }
     }
