@@ -23,6 +23,9 @@ struct Setup {
 
 #[derive(Debug, Arbitrary)]
 enum Op {
+    /// `len` bytes of the pool, in reads of `chunk & 127` bytes (at least 1); with
+    /// `chunk`'s high bit set, read in place as the async adapters do (`read_limit`,
+    /// `input_buffer`, `handle_input_appended`), `chunk & 127` being the usual read size.
     FeedPool {
         len: u16,
         chunk: u8,
@@ -125,10 +128,27 @@ fn run(data: &[u8]) -> Option<()> {
         match op {
             Op::FeedPool { len, chunk } => {
                 let n = usize::from(len).min(pool.len());
-                let (now, later) = pool.split_at(n);
+                let (mut now, later) = pool.split_at(n);
                 pool = later;
-                for c in now.chunks(usize::from(chunk).max(1)) {
-                    w.feed(c);
+                let usual = usize::from(chunk & 127).max(1);
+                if chunk & 128 == 0 {
+                    for c in now.chunks(usual) {
+                        w.feed(c);
+                        w.drain_events();
+                    }
+                }
+                while chunk & 128 != 0 && !now.is_empty() {
+                    let limit = w.conn.read_limit();
+                    let buf = w.conn.input_buffer(usual);
+                    // Room for what `read_limit` allows, else for the usual read.
+                    let spare = buf.capacity() - buf.len();
+                    let room = limit.unwrap_or(usual);
+                    assert!(spare >= room, "room for {room} ({limit:?}), {spare} spare");
+                    let take = limit.unwrap_or(usual).min(now.len()).max(1);
+                    buf.extend_from_slice(&now[..take]);
+                    now = &now[take..];
+                    w.conn.handle_input_appended(w.now);
+                    w.check();
                     w.drain_events();
                 }
             }

@@ -376,13 +376,14 @@ impl Connection {
     /// zeroing), then call [`handle_input_appended`](Self::handle_input_appended). It has at
     /// least `min_spare` bytes of spare capacity, plus room for one frame header (14 bytes)
     /// so that a read of `min_spare` bytes that starts a large frame leaves its first
-    /// payload bytes in place when its rest is reserved. While a large frame (see
-    /// [`read_size`](Self::read_size)) arrives it has room for exactly the rest of that
-    /// frame and the next header (its length already passed the limits), so a large
-    /// message arrives in one allocation and is never moved. Read at most [`read_size`](Self::read_size) bytes into
-    /// it (or up to [`read_limit`](Self::read_limit), when it gives one). Only append: the
-    /// bytes already in it are the connection's. Cost: a reallocation only when the spare
-    /// capacity is short.
+    /// payload bytes in place when its rest is reserved; except while
+    /// [`read_limit`](Self::read_limit) gives a cap, when it has room for that cap: while a
+    /// large frame arrives, exactly the rest of that frame and the next header (its length
+    /// already passed the limits, so a large message arrives in one allocation and is never
+    /// moved), and right after one, a frame header. Read at most
+    /// [`read_size`](Self::read_size) bytes into it (or up to `read_limit`, when it gives
+    /// one). Only append: the bytes already in it are the connection's. Cost: a
+    /// reallocation only when the spare capacity is short.
     pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
         self.rx.reserve_for_read(min_spare);
         self.rx.lent_at = Some(self.rx.buf.len());
