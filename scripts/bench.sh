@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole bench suite of issue 9, in well under 10 minutes on the 2-core machine:
+# The whole bench suite of issue 9, in about 9 minutes on the 2-core machine:
 #   1. criterion (benches/throughput.rs) with short measurement times, three passes;
 #   2. the loopback echo load generator against our tokio and mio echo servers, the peers'
 #      echo servers (tokio-tungstenite, fastwebsockets, tokio-websockets) and a raw TCP echo:
