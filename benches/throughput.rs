@@ -219,27 +219,23 @@ fn memcpy_receive(bytes: &[u8], frame: usize) -> usize {
     n
 }
 
-fn wsmachine_receive(bytes: &[u8]) -> usize {
+/// wsmachine's receive loop as its async adapters read: `read` appends at most `want`
+/// bytes to the lent buffer's spare capacity (no zeroing): `READ_SIZE`, or while a large
+/// frame arrives the rest of it and the next header (`read_limit`; its room is reserved) in
+/// pieces of at most 256 KiB. Runs until `total` payload bytes were handed out.
+fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut bytes::BytesMut, usize)) -> usize {
     let mut s = Connection::open_with_random(
         Role::Server,
         config(),
         Timestamp::ZERO,
         Box::new(SeededRandom::from_u64(2)),
     );
-    let mut rest = bytes;
     let mut n = 0;
-    while !rest.is_empty() {
-        // What the async adapters do: a read appended to the lent buffer's spare capacity,
-        // no zeroing, of `READ_SIZE` bytes or, while a large frame arrives, the whole rest
-        // of it (`read_limit`; its room is reserved).
+    while n < total {
         let want = s
             .read_limit()
             .map_or(READ_SIZE, |cap| cap.min(4 * READ_SIZE));
-        let buf = s.input_buffer(READ_SIZE);
-        let take = (buf.capacity() - buf.len()).min(want).min(rest.len());
-        READS.fetch_add(1, Relaxed);
-        buf.extend_from_slice(&rest[..take]);
-        rest = &rest[take..];
+        read(s.input_buffer(READ_SIZE), want);
         s.handle_input_appended(Timestamp::ZERO);
         while let Some(e) = s.poll_event() {
             match e {
@@ -249,6 +245,18 @@ fn wsmachine_receive(bytes: &[u8]) -> usize {
         }
     }
     n
+}
+
+/// Reads for [`wsmachine_receive`] from memory: each copies as much as the buffer takes
+/// and the reader wants.
+fn from_memory(mut rest: &[u8]) -> impl FnMut(&mut bytes::BytesMut, usize) + '_ {
+    move |buf, want| {
+        assert!(!rest.is_empty(), "the stream ended before the last message");
+        let take = (buf.capacity() - buf.len()).min(want).min(rest.len());
+        READS.fetch_add(1, Relaxed);
+        buf.extend_from_slice(&rest[..take]);
+        rest = &rest[take..];
+    }
 }
 
 /// Reads made from the in-memory stream (and by wsmachine's loop), counted once per case
@@ -344,9 +352,10 @@ fn tungstenite_config() -> tungstenite::protocol::WebSocketConfig {
         .max_write_buffer_size(1 << 30)
 }
 
-fn tungstenite_receive(bytes: &[u8], count: usize) -> usize {
+/// `count` messages read by tungstenite from `stream` (in memory or a socket).
+fn tungstenite_receive<S: Read + Write>(stream: S, count: usize) -> usize {
     let mut ws = tungstenite::WebSocket::from_raw_socket(
-        Mem::new(bytes),
+        stream,
         tungstenite::protocol::Role::Server,
         Some(tungstenite_config()),
     );
@@ -357,12 +366,14 @@ fn tungstenite_receive(bytes: &[u8], count: usize) -> usize {
     n
 }
 
-fn fastwebsockets_receive(bytes: &[u8], count: usize) -> usize {
+/// `count` messages read by fastwebsockets from `stream`, which never waits.
+fn fastwebsockets_receive<S>(stream: S, count: usize) -> usize
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     now(async {
-        let mut ws = fastwebsockets::WebSocket::after_handshake(
-            Mem::new(bytes),
-            fastwebsockets::Role::Server,
-        );
+        let mut ws =
+            fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
         ws.set_max_message_size(MAX_MESSAGE);
         let mut n = 0;
         for _ in 0..count {
@@ -374,11 +385,15 @@ fn fastwebsockets_receive(bytes: &[u8], count: usize) -> usize {
     })
 }
 
-fn tokio_websockets_receive(bytes: &[u8], count: usize) -> usize {
+/// `count` messages read by tokio-websockets from `stream`, which never waits.
+fn tokio_websockets_receive<S>(stream: S, count: usize) -> usize
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     now(async {
         let mut ws = tokio_websockets::ServerBuilder::new()
             .limits(tokio_websockets::Limits::default().max_payload_len(Some(MAX_MESSAGE)))
-            .serve(Mem::new(bytes));
+            .serve(stream);
         let mut n = 0;
         for _ in 0..count {
             let m = ws.next().await.unwrap().unwrap();
@@ -396,13 +411,16 @@ fn receive(c: &mut Criterion) {
         // Every library must deliver every payload byte before it is timed; how many
         // reads each made is printed (a socket would pay a system call for each).
         READS.store(0, Relaxed);
-        assert_eq!(wsmachine_receive(&bytes), total);
+        assert_eq!(wsmachine_receive(total, from_memory(&bytes)), total);
         let ours = READS.swap(0, Relaxed);
-        assert_eq!(tungstenite_receive(&bytes, case.count), total);
+        assert_eq!(tungstenite_receive(Mem::new(&bytes), case.count), total);
         let tungstenite = READS.swap(0, Relaxed);
-        assert_eq!(fastwebsockets_receive(&bytes, case.count), total);
+        assert_eq!(fastwebsockets_receive(Mem::new(&bytes), case.count), total);
         let fastwebsockets = READS.swap(0, Relaxed);
-        assert_eq!(tokio_websockets_receive(&bytes, case.count), total);
+        assert_eq!(
+            tokio_websockets_receive(Mem::new(&bytes), case.count),
+            total
+        );
         let tokio_websockets = READS.swap(0, Relaxed);
         eprintln!(
             "reads: receive/{} ({} bytes): wsmachine {ours}, tungstenite {tungstenite}, \
@@ -417,16 +435,16 @@ fn receive(c: &mut Criterion) {
             b.iter(|| memcpy_receive(&bytes, case.size + 14))
         });
         group.bench_function(BenchmarkId::new("wsmachine", case.name), |b| {
-            b.iter(|| wsmachine_receive(&bytes))
+            b.iter(|| wsmachine_receive(total, from_memory(&bytes)))
         });
         group.bench_function(BenchmarkId::new("tungstenite", case.name), |b| {
-            b.iter(|| tungstenite_receive(&bytes, count))
+            b.iter(|| tungstenite_receive(Mem::new(&bytes), count))
         });
         group.bench_function(BenchmarkId::new("fastwebsockets", case.name), |b| {
-            b.iter(|| fastwebsockets_receive(&bytes, count))
+            b.iter(|| fastwebsockets_receive(Mem::new(&bytes), count))
         });
         group.bench_function(BenchmarkId::new("tokio-websockets", case.name), |b| {
-            b.iter(|| tokio_websockets_receive(&bytes, count))
+            b.iter(|| tokio_websockets_receive(Mem::new(&bytes), count))
         });
     }
     group.finish();
@@ -553,71 +571,6 @@ fn read_socket(sock: &std::net::TcpStream, len: usize, frame: usize) -> usize {
     got
 }
 
-/// As [`wsmachine_receive`], reading from the socket until `total` payload bytes arrived.
-fn wsmachine_receive_socket(sock: &std::net::TcpStream, total: usize) -> usize {
-    let mut s = Connection::open_with_random(
-        Role::Server,
-        config(),
-        Timestamp::ZERO,
-        Box::new(SeededRandom::from_u64(2)),
-    );
-    let mut n = 0;
-    while n < total {
-        let want = s
-            .read_limit()
-            .map_or(READ_SIZE, |cap| cap.min(4 * READ_SIZE));
-        read_spare(sock, s.input_buffer(READ_SIZE), want);
-        s.handle_input_appended(Timestamp::ZERO);
-        while let Some(e) = s.poll_event() {
-            match e {
-                Event::Message(m) => n += std::hint::black_box(m).payload().len(),
-                other => panic!("unexpected event {other:?}"),
-            }
-        }
-    }
-    n
-}
-
-fn tungstenite_receive_socket(sock: &std::net::TcpStream, count: usize) -> usize {
-    let mut ws = tungstenite::WebSocket::from_raw_socket(
-        Sock(sock),
-        tungstenite::protocol::Role::Server,
-        Some(tungstenite_config()),
-    );
-    (0..count)
-        .map(|_| std::hint::black_box(ws.read().unwrap()).len())
-        .sum()
-}
-
-fn fastwebsockets_receive_socket(sock: &std::net::TcpStream, count: usize) -> usize {
-    now(async {
-        let mut ws =
-            fastwebsockets::WebSocket::after_handshake(Sock(sock), fastwebsockets::Role::Server);
-        ws.set_max_message_size(MAX_MESSAGE);
-        let mut n = 0;
-        for _ in 0..count {
-            let frame = ws.read_frame().await.unwrap();
-            assert!(frame.fin);
-            n += std::hint::black_box(frame).payload.len();
-        }
-        n
-    })
-}
-
-fn tokio_websockets_receive_socket(sock: &std::net::TcpStream, count: usize) -> usize {
-    now(async {
-        let mut ws = tokio_websockets::ServerBuilder::new()
-            .limits(tokio_websockets::Limits::default().max_payload_len(Some(MAX_MESSAGE)))
-            .serve(Sock(sock));
-        let mut n = 0;
-        for _ in 0..count {
-            let m = ws.next().await.unwrap().unwrap();
-            n += std::hint::black_box(m).as_payload().len();
-        }
-        n
-    })
-}
-
 /// `receive-socket/LIB/CASE`: as `receive`, but each library reads the stream from a TCP
 /// loopback socket that another thread writes it into (blocking reads: no readiness
 /// polling for anyone), so each read costs what it costs a server: a system call and the
@@ -640,22 +593,26 @@ fn receive_socket(c: &mut Criterion) {
             ),
             (
                 "wsmachine",
-                Box::new(|| wsmachine_receive_socket(sock, total)),
+                Box::new(|| {
+                    wsmachine_receive(total, |buf, want| {
+                        read_spare(sock, buf, want);
+                    })
+                }),
                 total,
             ),
             (
                 "tungstenite",
-                Box::new(|| tungstenite_receive_socket(sock, count)),
+                Box::new(|| tungstenite_receive(Sock(sock), count)),
                 total,
             ),
             (
                 "fastwebsockets",
-                Box::new(|| fastwebsockets_receive_socket(sock, count)),
+                Box::new(|| fastwebsockets_receive(Sock(sock), count)),
                 total,
             ),
             (
                 "tokio-websockets",
-                Box::new(|| tokio_websockets_receive_socket(sock, count)),
+                Box::new(|| tokio_websockets_receive(Sock(sock), count)),
                 total,
             ),
         ];

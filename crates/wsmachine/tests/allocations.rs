@@ -155,26 +155,6 @@ fn borrowed_sends_written_by_slices_allocate_nothing_per_message() {
     }
 }
 
-/// A masked frame of any length (16- and 64-bit lengths included).
-fn masked_large(payload: &[u8]) -> Vec<u8> {
-    let key = [9, 8, 7, 6];
-    let mut out = vec![0x82];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
 /// Large messages read in place (`read_limit` + `input_buffer`, as the async adapters
 /// read) and dropped by the application: each frame's room is reserved once and reused
 /// for the next, so nothing is allocated per message (the room reserved for a frame whose
@@ -199,7 +179,7 @@ fn large_messages_read_in_place_allocate_nothing_per_message() {
         );
         let frames = 64;
         let stream: Vec<u8> = (0..frames)
-            .flat_map(|_| masked_large(&vec![5u8; size]))
+            .flat_map(|_| wsmachine_test_support::c2s(0x82, &vec![5u8; size]))
             .collect();
         let (mut at, mut received) = (0, 0);
         let mut before = None;
