@@ -136,15 +136,16 @@ fn run(data: &[u8]) -> Option<()> {
                         w.feed(c);
                         w.drain_events();
                     }
+                    now = &[];
                 }
-                while chunk & 128 != 0 && !now.is_empty() {
+                while !now.is_empty() {
                     let limit = w.conn.read_limit();
                     let buf = w.conn.input_buffer(usual);
                     // Room for what `read_limit` allows, else for the usual read.
                     let spare = buf.capacity() - buf.len();
                     let room = limit.unwrap_or(usual);
                     assert!(spare >= room, "room for {room} ({limit:?}), {spare} spare");
-                    let take = limit.unwrap_or(usual).min(now.len()).max(1);
+                    let take = room.min(now.len()).max(1);
                     buf.extend_from_slice(&now[..take]);
                     now = &now[take..];
                     w.conn.handle_input_appended(w.now);

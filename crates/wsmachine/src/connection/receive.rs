@@ -807,6 +807,39 @@ mod tests {
         assert_eq!(reads, 2 + 2);
     }
 
+    /// A large buffer is released once its message is out and no frame is arriving (an
+    /// idle connection keeps none), but the room reserved for a frame whose header was
+    /// just read is kept for its payload.
+    #[test]
+    fn a_large_buffer_is_released_between_frames_but_not_before_a_payload() {
+        let mut s = Connection::open_with_random(
+            Role::Server,
+            Config::default(),
+            Timestamp::ZERO,
+            Box::new(SeededRandom::from_u64(0)),
+        );
+        const LEN: usize = 200_000;
+        let frame = masked_frame(0x82, &alloc::vec![3u8; LEN]);
+        s.handle_input(Timestamp::ZERO, &frame);
+        let Some(Event::Message(m)) = s.poll_event() else {
+            panic!("no message")
+        };
+        assert_eq!(m.payload().len(), LEN);
+        drop(m);
+        assert!(s.poll_event().is_none());
+        assert!(
+            s.rx.buf.capacity() <= super::Receiver::IDLE_CAPACITY,
+            "released when idle"
+        );
+        // The next frame's header alone: its room is reserved and stays.
+        let next = masked_frame(0x82, &alloc::vec![4u8; LEN]);
+        s.handle_input(Timestamp::ZERO, &next[..MAX_HEADER_LEN]);
+        assert!(s.poll_event().is_none());
+        assert!(s.rx.buf.capacity() >= LEN, "room kept for the payload");
+        s.handle_input(Timestamp::ZERO, &next[MAX_HEADER_LEN..]);
+        assert!(matches!(s.poll_event(), Some(Event::Message(m)) if m.payload().len() == LEN));
+    }
+
     #[test]
     fn contiguous_owned_reads_are_joined_without_a_copy() {
         // A reader that fills one buffer and splits off each read, as the adapters do.
