@@ -17,4 +17,4 @@ fi
 target=${CARGO_TARGET_DIR:-$root/target}/miri
 cargo +nightly miri setup >/dev/null
 RUSTFLAGS="-C target-feature=+avx2,+avx512f" cargo +nightly miri test -p wsmachine --lib \
-  --target-dir "$target" mask::
+  --target-dir "$target" -- mask:: spare::

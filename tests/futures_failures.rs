@@ -33,6 +33,10 @@ macro_rules! scenarios {
 
 scenarios! {
     smol_server_survives_reset_during_large_write: failures::reset_during_large_write(Kind::Smol);
+    smol_server_client_eof_during_large_frame:
+        failures::end_during_large_frame(Kind::Smol, Ending::Eof);
+    smol_server_client_reset_during_large_frame:
+        failures::end_during_large_frame(Kind::Smol, Ending::Reset);
     smol_server_finds_silent_client_by_keepalive: failures::silent_client(Kind::Smol);
     smol_server_client_closes_then_eof: failures::client_close_then_end(Kind::Smol, Ending::Eof);
     smol_server_client_closes_then_reset:

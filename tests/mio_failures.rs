@@ -11,6 +11,16 @@ fn mio_server_survives_reset_during_large_write() {
 }
 
 #[test]
+fn mio_server_client_eof_during_large_frame() {
+    failures::end_during_large_frame(Kind::Mio, Ending::Eof);
+}
+
+#[test]
+fn mio_server_client_reset_during_large_frame() {
+    failures::end_during_large_frame(Kind::Mio, Ending::Reset);
+}
+
+#[test]
 fn mio_server_finds_silent_client_by_keepalive() {
     failures::silent_client(Kind::Mio);
 }

@@ -11,6 +11,16 @@ fn std_server_survives_reset_during_large_write() {
 }
 
 #[test]
+fn std_server_client_eof_during_large_frame() {
+    failures::end_during_large_frame(Kind::Std, Ending::Eof);
+}
+
+#[test]
+fn std_server_client_reset_during_large_frame() {
+    failures::end_during_large_frame(Kind::Std, Ending::Reset);
+}
+
+#[test]
 fn std_server_finds_silent_client_by_keepalive() {
     failures::silent_client(Kind::Std);
 }

@@ -24,8 +24,9 @@ struct Setup {
 #[derive(Debug, Arbitrary)]
 enum Op {
     /// `len` bytes of the pool, in reads of `chunk & 127` bytes (at least 1); with
-    /// `chunk`'s high bit set, read in place as the async adapters do (`read_limit`,
-    /// `input_buffer`, `handle_input_appended`), `chunk & 127` being the usual read size.
+    /// `chunk`'s high bit set, read in place as the adapters do (`read_limit`, then
+    /// alternately `input_buffer` or `read_input`, then `handle_input_appended`),
+    /// `chunk & 127` being the usual read size.
     FeedPool {
         len: u16,
         chunk: u8,
@@ -138,16 +139,31 @@ fn run(data: &[u8]) -> Option<()> {
                     }
                     now = &[];
                 }
+                // Alternately appended to `input_buffer` and filled through `read_input`.
+                let mut lend = len & 1 == 1;
                 while !now.is_empty() {
                     let limit = w.conn.read_limit();
-                    let buf = w.conn.input_buffer(usual);
                     // Room for what `read_limit` allows, else for the usual read.
-                    let spare = buf.capacity() - buf.len();
                     let room = limit.unwrap_or(usual);
-                    assert!(spare >= room, "room for {room} ({limit:?}), {spare} spare");
-                    let take = room.min(now.len()).max(1);
-                    buf.extend_from_slice(&now[..take]);
+                    let take = if lend {
+                        let src = now;
+                        let n = w.conn.read_input(room, |spare| {
+                            assert_eq!(spare.len(), room, "lent {} of {room}", spare.len());
+                            let n = spare.len().min(src.len());
+                            Ok::<_, ()>(spare[..n].write_copy_of_slice(&src[..n]))
+                        });
+                        n.expect("the reader never fails")
+                    } else {
+                        let buf = w.conn.input_buffer(usual);
+                        let spare = buf.capacity() - buf.len();
+                        assert!(spare >= room, "room for {room} ({limit:?}), {spare} spare");
+                        let take = room.min(now.len()).max(1);
+                        buf.extend_from_slice(&now[..take]);
+                        take
+                    };
+                    assert!(take > 0);
                     now = &now[take..];
+                    lend = !lend;
                     w.conn.handle_input_appended(w.now);
                     w.check();
                     w.drain_events();

@@ -26,10 +26,12 @@ const READ_BUDGET: usize = 1 << 20;
 
 /// The largest single read, and so the most the input can exceed the core's input bound by.
 /// Reads go into one zeroed buffer of this size per thread (allocated once, at the first
-/// read on the thread; no `unsafe` here, so the core's buffer cannot be read into without
-/// zeroing it first), then the bytes read are appended to the core's receive buffer. A
+/// read on the thread), then the bytes read are appended to the core's receive buffer. A
 /// connection therefore holds only the input it has not parsed yet (an idle one, none)
-/// instead of a zeroed buffer sized for the largest read.
+/// instead of a buffer sized for the largest read. The exception is the rest of a large
+/// frame (when [`Connection::read_limit`] gives a cap; not over TLS; Unix): the core has
+/// room reserved for it, and it is read straight there ([`Connection::read_input`]), saving
+/// the copy.
 pub const READ_MAX: usize = 256 << 10;
 
 thread_local! {
@@ -94,7 +96,8 @@ pub enum Event {
 ///    [`is_finished`](MioConnection::is_finished).
 ///
 /// `drive` reads only while the core [wants input](Connection::wants_input), through the
-/// thread's read buffer into the core's receive buffer (see [`READ_MAX`]); writes with
+/// thread's read buffer into the core's receive buffer, or the rest of a large frame
+/// straight into it (see [`READ_MAX`]); writes with
 /// vectored writes; reports I/O errors to the core with
 /// [`handle_io_error`](Connection::handle_io_error); registers `READABLE` only while it wants
 /// input and `WRITABLE` only while output is pending (edge-triggered, readiness remembered).
@@ -618,9 +621,9 @@ impl MioConnection {
 
     /// Reads while the core wants input and the socket has it, up to [`READ_BUDGET`] bytes:
     /// each read goes into the thread's read buffer (see [`READ_MAX`]) and is appended to
-    /// the core's receive buffer (which has room reserved for the rest of a large frame, so
-    /// a large message still arrives into one allocation). Returns whether anything (bytes,
-    /// EOF, an error) was read.
+    /// the core's receive buffer, except the rest of a large frame, read straight into the
+    /// room the core reserved for it (so a large message arrives into one allocation).
+    /// Returns whether anything (bytes, EOF, an error) was read.
     ///
     /// A short read means the socket's buffer was emptied: readiness is cleared then, as an
     /// edge-triggered registration reports any byte that arrives later (this saves the read
@@ -645,11 +648,20 @@ impl MioConnection {
         while self.readable && !self.read_done && budget > 0 && self.conn.wants_input() {
             // At most the rest of a large frame and the next header (`Connection::read_size`).
             let max = self.conn.read_size(scratch.len());
+            // The rest of a large frame goes straight into the room the core reserved for
+            // it (`read_input`: no zeroing, no copy); other reads into the thread's buffer,
+            // so that a connection holds no read-sized buffer of its own.
+            let in_place = IN_PLACE && self.tls.is_none() && self.conn.read_limit().is_some();
             let result = match &mut self.tls {
+                _ if in_place => read_in_place(&mut self.conn, &self.stream, max),
                 Some(tls) => tls.read(&mut self.stream, &mut scratch[..max]),
                 None => self.stream.read(&mut scratch[..max]),
             };
             let t = self.ts(now);
+            if in_place {
+                // Takes what was read (if anything) and ends the loan.
+                self.conn.handle_input_appended(t);
+            }
             match result {
                 Ok(0) => {
                     news = true;
@@ -661,8 +673,10 @@ impl MioConnection {
                     news = true;
                     self.bytes_read += n as u64;
                     budget = budget.saturating_sub(n);
-                    self.conn.input_buffer(n).extend_from_slice(&scratch[..n]);
-                    self.conn.handle_input_appended(t);
+                    if !in_place {
+                        self.conn.input_buffer(n).extend_from_slice(&scratch[..n]);
+                        self.conn.handle_input_appended(t);
+                    }
                     // Unless the peer's EOF (already reported) is still to be read. (Not
                     // over TLS: a short read of plaintext says nothing about the socket.)
                     if n < max && !self.read_closed && self.tls.is_none() {
@@ -929,4 +943,25 @@ impl MioConnection {
         let now = self.ts(Instant::now());
         self.conn.close(now, code, reason)
     }
+}
+
+/// Whether large frames are read in place (`read_in_place`), where the socket can be read
+/// into uninitialised memory without `unsafe` here (rustix).
+const IN_PLACE: bool = cfg!(unix);
+
+/// One read of at most `max` bytes from `stream` straight into `conn`'s receive buffer
+/// ([`Connection::read_input`]), through rustix's `recv`, which fills uninitialised memory
+/// and returns the part it filled. The caller then calls `handle_input_appended`.
+#[cfg(unix)]
+fn read_in_place(conn: &mut Connection, stream: &TcpStream, max: usize) -> io::Result<usize> {
+    conn.read_input(max, |spare| {
+        rustix::net::recv(stream, spare, rustix::net::RecvFlags::empty())
+            .map(|((filled, _), _)| filled)
+            .map_err(io::Error::from)
+    })
+}
+
+#[cfg(not(unix))]
+fn read_in_place(_: &mut Connection, _: &TcpStream, _: usize) -> io::Result<usize> {
+    unreachable!("IN_PLACE is false here")
 }

@@ -1,6 +1,6 @@
 //! The classic failures, run against our std, mio or smol server (see [`Kind`]): a client that
-//! resets during a large server write, a silent client found by keepalive, EOF and reset
-//! during the closing handshake; plus a raw server that ends TCP instead of answering a
+//! resets during a large server write, a client that vanishes in the middle of a large
+//! frame, a silent client found by keepalive, EOF and reset during the closing handshake; plus a raw server that ends TCP instead of answering a
 //! client's Close.
 
 use std::io::{Read, Write};
@@ -98,6 +98,33 @@ pub fn reset_during_large_write(kind: Kind) {
     echo_ok(&mut fresh, "fresh");
     assert!(other.close(CloseCode::NORMAL, "").unwrap().clean);
     assert!(fresh.close(CloseCode::NORMAL, "").unwrap().clean);
+}
+
+/// A client sends the header and half the payload of a 1 MiB frame, then ends TCP (`how`)
+/// while the server is reading the frame's rest (the mio server reads it straight into the
+/// room the core reserved for it). The server reports that connection closed (1006, not
+/// clean) and keeps serving another client.
+pub fn end_during_large_frame(kind: Kind, how: Ending) {
+    let server = adapter::echo(kind, adapter::big_config());
+    let mut other = connect_ws(&server);
+    echo_ok(&mut other, "before");
+
+    let victim = connect_ws(&server);
+    let victim_addr = victim.get_ref().local_addr().unwrap();
+    let mut stream = victim.into_inner();
+    let frame = crate::c2s(0x82, &vec![3u8; 1 << 20]);
+    stream.write_all(&frame[..frame.len() / 2]).unwrap();
+    // Let the server read the header and start on the payload.
+    std::thread::sleep(Duration::from_millis(100));
+    end_stream(stream, how);
+
+    let end = end_of(&server, victim_addr, &mut Vec::new());
+    let r = end.report.expect("a close report for the ended connection");
+    assert!(!r.clean, "{r:?}");
+    assert_eq!(r.code(), CloseCode::ABNORMAL, "{r:?}");
+    assert_eq!(end.messages, 0);
+    echo_ok(&mut other, "after");
+    assert!(other.close(CloseCode::NORMAL, "").unwrap().clean);
 }
 
 /// Keepalive settings for the silent-client test: ping after 200 ms of silence, give up

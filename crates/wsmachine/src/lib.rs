@@ -44,6 +44,7 @@ pub mod random;
 #[cfg(feature = "record")]
 pub mod record;
 mod role;
+mod spare;
 mod time;
 mod transmit;
 pub mod utf8;

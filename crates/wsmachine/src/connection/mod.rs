@@ -10,6 +10,7 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
+use core::mem::MaybeUninit;
 
 use crate::close::CloseFrame;
 use crate::config::Config;
@@ -388,6 +389,28 @@ impl Connection {
         self.rx.reserve_for_read(min_spare);
         self.rx.lent_at = Some(self.rx.buf.len());
         &mut self.rx.buf
+    }
+
+    /// Reads from the transport straight into the receive buffer without zeroing it first,
+    /// and without `unsafe` on your side: `read` is lent the buffer's spare room, at most
+    /// [`read_size(max)`](Self::read_size) bytes of it (reserved as
+    /// [`input_buffer`](Self::input_buffer) reserves), uninitialised, and returns the part
+    /// it filled, from the start of what it was lent: e.g.
+    /// `|spare| rustix::net::recv(&fd, spare, RecvFlags::empty()).map(|(filled, _)| filled)`.
+    /// Then call [`handle_input_appended`](Self::handle_input_appended). Returns the
+    /// number of bytes appended (0 with `max` 0, or at EOF), or `read`'s error, with nothing
+    /// appended. Any slice `read` returns that is not the start of what it was lent is
+    /// copied in instead. Cost: no copy and no zeroing; a reallocation only when the spare
+    /// capacity is short.
+    pub fn read_input<E>(
+        &mut self,
+        max: usize,
+        read: impl for<'a> FnOnce(&'a mut [MaybeUninit<u8>]) -> Result<&'a mut [u8], E>,
+    ) -> Result<usize, E> {
+        let max = self.rx.read_size(max);
+        self.rx.reserve_for_read(max);
+        self.rx.lent_at = Some(self.rx.buf.len());
+        crate::spare::append_read(&mut self.rx.buf, max, read)
     }
 
     /// How many bytes to read from the transport next, at most `max` (your read size).
