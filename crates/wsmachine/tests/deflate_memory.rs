@@ -13,6 +13,7 @@ use wsmachine::{
     CloseCode, Config, Connection, ConnectionError, DeflateConfig, DeflateParams, Event, Limits,
     ProtocolError, ReceiveMode, Role, Timestamp,
 };
+use wsmachine_test_support::c2s;
 
 struct Counting;
 
@@ -81,26 +82,6 @@ fn server_payload(wire: &[u8]) -> Vec<u8> {
         .unwrap()
         .unwrap();
     wire[n..n + h.payload_len as usize].to_vec()
-}
-
-/// A masked client frame.
-fn c2s(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [1, 2, 3, 4];
-    let mut out = vec![b0];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
 }
 
 fn text(n: usize) -> String {
