@@ -651,8 +651,10 @@ impl MioConnection {
             // The rest of a large frame goes straight into the room the core reserved for
             // it (`read_input`: no zeroing, no copy); other reads into the thread's buffer,
             // so that a connection holds no read-sized buffer of its own.
-            let in_place = IN_PLACE && self.tls.is_none() && self.conn.read_limit().is_some();
+            // (Unix only: there rustix reads into uninitialised memory without `unsafe`.)
+            let in_place = cfg!(unix) && self.tls.is_none() && self.conn.read_limit().is_some();
             let result = match &mut self.tls {
+                #[cfg(unix)]
                 _ if in_place => read_in_place(&mut self.conn, &self.stream, max),
                 Some(tls) => tls.read(&mut self.stream, &mut scratch[..max]),
                 None => self.stream.read(&mut scratch[..max]),
@@ -945,10 +947,6 @@ impl MioConnection {
     }
 }
 
-/// Whether large frames are read in place (`read_in_place`), where the socket can be read
-/// into uninitialised memory without `unsafe` here (rustix).
-const IN_PLACE: bool = cfg!(unix);
-
 /// One read of at most `max` bytes from `stream` straight into `conn`'s receive buffer
 /// ([`Connection::read_input`]), through rustix's `recv`, which fills uninitialised memory
 /// and returns the part it filled. The caller then calls `handle_input_appended`.
@@ -959,9 +957,4 @@ fn read_in_place(conn: &mut Connection, stream: &TcpStream, max: usize) -> io::R
             .map(|((filled, _), _)| filled)
             .map_err(io::Error::from)
     })
-}
-
-#[cfg(not(unix))]
-fn read_in_place(_: &mut Connection, _: &TcpStream, _: usize) -> io::Result<usize> {
-    unreachable!("IN_PLACE is false here")
 }
