@@ -239,6 +239,64 @@ fn reading_into_the_input_buffer_reserves_the_whole_declared_frame() {
     assert!(buffers.len() <= 2, "{} allocations", buffers.len());
 }
 
+/// A reader for `read_input` that copies from `src` into the uninitialised room it is lent,
+/// as a socket read fills it, and returns what it filled. (`write_copy_of_slice` is newer
+/// than the crate's MSRV; only the tests use it, as the safe way to fill such room.)
+#[allow(clippy::incompatible_msrv)]
+fn fill_from(
+    src: &[u8],
+) -> impl for<'a> FnOnce(&'a mut [std::mem::MaybeUninit<u8>]) -> Result<&'a mut [u8], ()> + '_ {
+    move |spare| {
+        let n = spare.len().min(src.len());
+        Ok(spare[..n].write_copy_of_slice(&src[..n]))
+    }
+}
+
+#[test]
+fn read_input_reads_a_large_frame_in_place_in_reads_capped_by_read_size() {
+    let mut s = server();
+    let frame = c2s(0x82, &[9u8; 300_000]);
+    let mut at = 0;
+    let mut buffers = std::collections::HashSet::new();
+    let mut got = None;
+    while at < frame.len() {
+        let cap = s.read_size(65_536);
+        let n = s.read_input(65_536, fill_from(&frame[at..])).unwrap();
+        assert!(n > 0 && n <= cap, "read {n}, read_size {cap}");
+        at += n;
+        s.handle_input_appended(ms(1));
+        if let Some(e) = s.poll_event() {
+            let Event::Message(m) = e else {
+                panic!("{e:?}")
+            };
+            got = Some(m);
+        }
+        buffers.insert(s.input_buffer(0).as_ptr() as usize);
+        s.handle_input_appended(ms(1));
+    }
+    let m = got.expect("the message");
+    assert_eq!(m.payload().len(), 300_000);
+    assert!(m.payload().iter().all(|&b| b == 9), "unmasked in place");
+    // One small first read, then the room reserved for the whole frame.
+    assert!(buffers.len() <= 3, "{} buffers", buffers.len());
+}
+
+#[test]
+fn a_failed_read_input_appends_nothing_and_the_next_read_goes_on() {
+    let mut s = server();
+    let frame = c2s(0x81, b"hello");
+    let failed = s.read_input(4096, |spare| {
+        spare[0].write(b'x');
+        Err::<&mut [u8], _>("would block")
+    });
+    assert_eq!(failed, Err("would block"));
+    s.handle_input_appended(ms(1));
+    assert!(s.poll_event().is_none());
+    assert_eq!(s.read_input(4096, fill_from(&frame)), Ok(frame.len()));
+    s.handle_input_appended(ms(2));
+    assert!(matches!(s.poll_event(), Some(Event::Message(m)) if m.payload() == &b"hello"[..]));
+}
+
 #[test]
 fn bytes_appended_after_close_are_dropped() {
     let mut s = server();
