@@ -383,7 +383,8 @@ impl Connection {
     /// already passed the limits, so a large message arrives in one allocation and is never
     /// moved), and right after one, a frame header. Read at most
     /// [`read_size`](Self::read_size) bytes into it (or up to `read_limit`, when it gives
-    /// one). Only append: the bytes already in it are the connection's. Cost: a
+    /// one). Only append: the bytes already in it are the connection's. A reader that fills
+    /// uninitialised memory can use [`read_input`](Self::read_input) instead. Cost: a
     /// reallocation only when the spare capacity is short.
     pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
         self.rx.reserve_for_read(min_spare);
@@ -394,9 +395,10 @@ impl Connection {
     /// Reads from the transport straight into the receive buffer without zeroing it first,
     /// and without `unsafe` on your side: `read` is lent the buffer's spare room, at most
     /// [`read_size(max)`](Self::read_size) bytes of it (reserved as
-    /// [`input_buffer`](Self::input_buffer) reserves), uninitialised, and returns the part
-    /// it filled, from the start of what it was lent: e.g.
-    /// `|spare| rustix::net::recv(&fd, spare, RecvFlags::empty()).map(|(filled, _)| filled)`.
+    /// [`input_buffer`](Self::input_buffer) reserves: pass your read size as `max`, not
+    /// `usize::MAX`), uninitialised, and returns the part it filled, from the start of what
+    /// it was lent: e.g. with rustix,
+    /// `|spare| net::recv(&fd, spare, RecvFlags::empty()).map(|((filled, _), _)| filled)`.
     /// Then call [`handle_input_appended`](Self::handle_input_appended). Returns the
     /// number of bytes appended (0 with `max` 0, or at EOF), or `read`'s error, with nothing
     /// appended. Any slice `read` returns that is not the start of what it was lent is
