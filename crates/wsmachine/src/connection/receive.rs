@@ -637,6 +637,16 @@ mod tests {
     use alloc::vec::Vec;
     use bytes::BytesMut;
 
+    /// An open server (no handshake) with the default config and seeded randomness.
+    fn server() -> Connection {
+        Connection::open_with_random(
+            Role::Server,
+            Config::default(),
+            Timestamp::ZERO,
+            Box::new(SeededRandom::from_u64(0)),
+        )
+    }
+
     /// A masked frame with a 16-bit length, or a 64-bit one from 64 KiB on.
     fn masked_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
         let key = [1, 2, 3, 4];
@@ -658,12 +668,7 @@ mod tests {
 
     #[test]
     fn an_owned_buffer_is_unmasked_in_place_and_shared_not_copied() {
-        let mut s = Connection::open_with_random(
-            Role::Server,
-            Config::default(),
-            Timestamp::ZERO,
-            Box::new(SeededRandom::from_u64(0)),
-        );
+        let mut s = server();
         let mut input = masked_frame(0x82, &[7u8; 1000]);
         input.extend(masked_frame(0x81, &[b'z'; 500]));
         let buf = BytesMut::from(&input[..]);
@@ -689,12 +694,7 @@ mod tests {
     /// whole and reads stop at the end of the next frame's header.
     #[test]
     fn large_frames_read_by_read_size_are_never_moved() {
-        let mut s = Connection::open_with_random(
-            Role::Server,
-            Config::default(),
-            Timestamp::ZERO,
-            Box::new(SeededRandom::from_u64(0)),
-        );
+        let mut s = server();
         const LEN: usize = 40_000;
         let frames: Vec<Vec<u8>> = (0..5u8)
             .map(|i| masked_frame(0x82, &alloc::vec![i; LEN]))
@@ -754,12 +754,7 @@ mod tests {
     /// read per frame after the first, each payload left where it was read.
     #[test]
     fn read_limit_takes_the_rest_of_a_large_frame_in_one_read() {
-        let mut s = Connection::open_with_random(
-            Role::Server,
-            Config::default(),
-            Timestamp::ZERO,
-            Box::new(SeededRandom::from_u64(0)),
-        );
+        let mut s = server();
         const LEN: usize = 200_000;
         const USUAL: usize = 16 << 10;
         let stream: Vec<u8> = (0..3u8)
@@ -812,12 +807,7 @@ mod tests {
     /// just read is kept for its payload.
     #[test]
     fn a_large_buffer_is_released_between_frames_but_not_before_a_payload() {
-        let mut s = Connection::open_with_random(
-            Role::Server,
-            Config::default(),
-            Timestamp::ZERO,
-            Box::new(SeededRandom::from_u64(0)),
-        );
+        let mut s = server();
         const LEN: usize = 200_000;
         let frame = masked_frame(0x82, &alloc::vec![3u8; LEN]);
         s.handle_input(Timestamp::ZERO, &frame);
@@ -843,12 +833,7 @@ mod tests {
     #[test]
     fn contiguous_owned_reads_are_joined_without_a_copy() {
         // A reader that fills one buffer and splits off each read, as the adapters do.
-        let mut s = Connection::open_with_random(
-            Role::Server,
-            Config::default(),
-            Timestamp::ZERO,
-            Box::new(SeededRandom::from_u64(0)),
-        );
+        let mut s = server();
         let input = masked_frame(0x82, &[9u8; 3000]);
         let mut reader = BytesMut::with_capacity(input.len());
         let base = reader.as_ptr() as usize;
