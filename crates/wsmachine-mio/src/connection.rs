@@ -659,26 +659,23 @@ impl MioConnection {
                 Some(tls) => tls.read(&mut self.stream, &mut scratch[..max]),
                 None => self.stream.read(&mut scratch[..max]),
             };
-            let t = self.ts(now);
-            if in_place {
-                // Takes what was read (if anything) and ends the loan.
-                self.conn.handle_input_appended(t);
+            if let (false, Ok(n)) = (in_place, &result) {
+                self.conn.input_buffer(*n).extend_from_slice(&scratch[..*n]);
             }
+            // Both paths have appended what was read (if anything): the core takes it, with
+            // the time, whatever the read returned.
+            let t = self.ts(now);
+            self.conn.handle_input_appended(t);
             match result {
                 Ok(0) => {
                     news = true;
                     self.read_done = true;
-                    self.conn.handle_input(t, &[]);
                     self.conn.handle_eof();
                 }
                 Ok(n) => {
                     news = true;
                     self.bytes_read += n as u64;
                     budget = budget.saturating_sub(n);
-                    if !in_place {
-                        self.conn.input_buffer(n).extend_from_slice(&scratch[..n]);
-                        self.conn.handle_input_appended(t);
-                    }
                     // Unless the peer's EOF (already reported) is still to be read. (Not
                     // over TLS: a short read of plaintext says nothing about the socket.)
                     if n < max && !self.read_closed && self.tls.is_none() {
@@ -687,7 +684,6 @@ impl MioConnection {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.conn.handle_input(t, &[]);
                     if self.conn.handle_io_error(&e, IoDirection::Read) {
                         news = true;
                         self.read_done = true;
