@@ -219,11 +219,11 @@ fn memcpy_receive(bytes: &[u8], frame: usize) -> usize {
     n
 }
 
-/// wsmachine's receive loop as its async adapters read: `read` appends at most `want`
-/// bytes to the lent buffer's spare capacity (no zeroing): `READ_SIZE`, or while a large
-/// frame arrives the rest of it and the next header (`read_limit`; its room is reserved) in
+/// wsmachine's receive loop as its adapters read: `read` appends at most `want` bytes to
+/// the connection's receive buffer (no zeroing): `READ_SIZE`, or while a large frame
+/// arrives the rest of it and the next header (`read_limit`; its room is reserved) in
 /// pieces of at most 256 KiB. Runs until `total` payload bytes were handed out.
-fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut bytes::BytesMut, usize)) -> usize {
+fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut Connection, usize)) -> usize {
     let mut s = Connection::open_with_random(
         Role::Server,
         config(),
@@ -235,7 +235,7 @@ fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut bytes::BytesMut, us
         let want = s
             .read_limit()
             .map_or(READ_SIZE, |cap| cap.min(4 * READ_SIZE));
-        read(s.input_buffer(READ_SIZE), want);
+        read(&mut s, want);
         s.handle_input_appended(Timestamp::ZERO);
         while let Some(e) = s.poll_event() {
             match e {
@@ -247,11 +247,12 @@ fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut bytes::BytesMut, us
     n
 }
 
-/// Reads for [`wsmachine_receive`] from memory: each copies as much as the buffer takes
-/// and the reader wants.
-fn from_memory(mut rest: &[u8]) -> impl FnMut(&mut bytes::BytesMut, usize) + '_ {
-    move |buf, want| {
+/// Reads for [`wsmachine_receive`] from memory, appended to `input_buffer` as the async
+/// adapters read: each copies as much as the buffer takes and the reader wants.
+fn from_memory(mut rest: &[u8]) -> impl FnMut(&mut Connection, usize) + '_ {
+    move |conn, want| {
         assert!(!rest.is_empty(), "the stream ended before the last message");
+        let buf = conn.input_buffer(READ_SIZE);
         let take = (buf.capacity() - buf.len()).min(want).min(rest.len());
         READS.fetch_add(1, Relaxed);
         buf.extend_from_slice(&rest[..take]);
@@ -594,8 +595,14 @@ fn receive_socket(c: &mut Criterion) {
             (
                 "wsmachine",
                 Box::new(|| {
-                    wsmachine_receive(total, |buf, want| {
-                        read_spare(sock, buf, want);
+                    // As the mio adapter reads: `read_input` lends the spare room
+                    // uninitialised, rustix fills it.
+                    wsmachine_receive(total, |conn, want| {
+                        READS.fetch_add(1, Relaxed);
+                        conn.read_input(want, |spare| {
+                            rustix::io::read(sock, spare).map(|(filled, _)| filled)
+                        })
+                        .expect("read");
                     })
                 }),
                 total,
