@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the core's masking tests under Miri (nightly), with AVX2 and AVX-512 enabled so that
-# the runtime-detected wide paths and the crate's one `unsafe` call (a #[target_feature]
-# function after feature detection) are the ones interpreted. Miri checks the call is
-# sound (it is undefined behaviour to call such a function without the feature) and every
-# access is in bounds. Skips, saying why, where nightly Miri is not installed
+# Runs the core's two audited unsafe modules' tests under Miri (nightly): `mask`, with AVX2
+# and AVX-512 enabled so that the runtime-detected wide paths and its `unsafe` call (a
+# #[target_feature] function after feature detection) are the ones interpreted, and
+# `spare`, whose one `set_len` appends bytes a reader wrote into lent spare room. Miri checks
+# that the call is sound (it is undefined behaviour to call such a function without the
+# feature), that every access is in bounds and that no uninitialised byte is read.
+# Skips, saying why, where nightly Miri is not installed
 # (`rustup toolchain install nightly --component miri`).
 #
 #   scripts/miri.sh

@@ -14,6 +14,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+# Disk: a clean build of everything here with full debug info and incremental caches took
+# 8.3 GB, and one CI run failed with "No space left on device" while linking the examples.
+# Line tables keep file:line in panics and backtraces; incremental caches only help rebuilds.
+# Set either variable to override.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+export CARGO_PROFILE_TEST_DEBUG=${CARGO_PROFILE_TEST_DEBUG:-line-tables-only}
+echo "== disk free before the build: $(df -h . | awk 'NR==2 {print $4}')"
+
 echo "== installing interop peers"
 bash scripts/install-peers.sh
 
@@ -43,7 +52,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p wsmachine --all-features --no-deps --qui
 cargo build -p wsmachine --no-default-features --features deflate --quiet
 cargo test -p wsmachine --all-features
 
-echo "== Miri: the masking paths and the core's one unsafe call (skips without nightly Miri)"
+echo "== Miri: the core's two audited unsafe modules, mask and spare (skips without nightly Miri)"
 scripts/miri.sh
 
 if [ "${WSM_SKIP_AUTOBAHN:-0}" != 1 ]; then
@@ -55,4 +64,5 @@ if [ "${WSM_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke run (${FUZZ_SECONDS:-30} s per target)"
   bash scripts/fuzz-smoke.sh
 fi
+echo "== target directory: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1)"
 echo "== all tests passed"
