@@ -10,8 +10,9 @@
 //!   Every library reads the same bytes through an in-memory stream that copies into the
 //!   library's own buffer as a socket read would (one copy on read, no zeroing); `memcpy`
 //!   is that one copy alone, through a reused buffer as large as a read or a frame.
-//!   wsmachine reads straight into `input_buffer` + `handle_input_appended` (its fastest
-//!   path, sized by `read_limit` as its async adapters do); fastwebsockets through its raw
+//!   wsmachine is handed each read's bytes with `handle_input` (its fastest path for bytes
+//!   already in memory: it makes the one copy, unmasking as it copies; reads sized by
+//!   `read_limit` as its adapters size them); fastwebsockets through its raw
 //!   `read_frame` (every frame here is final, so that is a whole message), tungstenite
 //!   through `read`, tokio-websockets through its `Stream`.
 //! - `receive-socket/LIB/CASE`: the binary cases of `receive` (16 B, 16 KiB, 64 KiB, 1 MiB)
@@ -219,10 +220,10 @@ fn memcpy_receive(bytes: &[u8], frame: usize) -> usize {
     n
 }
 
-/// wsmachine's receive loop as its adapters read: `read` appends at most `want` bytes to
-/// the connection's receive buffer (no zeroing): `READ_SIZE`, or while a large frame
-/// arrives the rest of it and the next header (`read_limit`; its room is reserved) in
-/// pieces of at most 256 KiB. Runs until `total` payload bytes were handed out.
+/// wsmachine's receive loop as its adapters read: `read` feeds the connection at most
+/// `want` bytes: `READ_SIZE`, or while a large frame arrives the rest of it and the next
+/// header (`read_limit`; its room is reserved) in pieces of at most 256 KiB. Runs until
+/// `total` payload bytes were handed out.
 fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut Connection, usize)) -> usize {
     let mut s = Connection::open_with_random(
         Role::Server,
@@ -236,7 +237,6 @@ fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut Connection, usize))
             .read_limit()
             .map_or(READ_SIZE, |cap| cap.min(4 * READ_SIZE));
         read(&mut s, want);
-        s.handle_input_appended(Timestamp::ZERO);
         while let Some(e) = s.poll_event() {
             match e {
                 Event::Message(m) => n += std::hint::black_box(m).payload().len(),
@@ -247,15 +247,15 @@ fn wsmachine_receive(total: usize, mut read: impl FnMut(&mut Connection, usize))
     n
 }
 
-/// Reads for [`wsmachine_receive`] from memory, appended to `input_buffer` as the async
-/// adapters read: each copies as much as the buffer takes and the reader wants.
+/// Reads for [`wsmachine_receive`] from memory: each hands the core the next `want` bytes
+/// with `handle_input`, which copies them into its receive buffer (unmasking payload as it
+/// copies), as bytes a runtime already holds are fed.
 fn from_memory(mut rest: &[u8]) -> impl FnMut(&mut Connection, usize) + '_ {
     move |conn, want| {
         assert!(!rest.is_empty(), "the stream ended before the last message");
-        let buf = conn.input_buffer(READ_SIZE);
-        let take = (buf.capacity() - buf.len()).min(want).min(rest.len());
+        let take = want.min(rest.len());
         READS.fetch_add(1, Relaxed);
-        buf.extend_from_slice(&rest[..take]);
+        conn.handle_input(Timestamp::ZERO, &rest[..take]);
         rest = &rest[take..];
     }
 }
@@ -603,6 +603,7 @@ fn receive_socket(c: &mut Criterion) {
                             rustix::io::read(sock, spare).map(|(filled, _)| filled)
                         })
                         .expect("read");
+                        conn.handle_input_appended(Timestamp::ZERO);
                     })
                 }),
                 total,

@@ -102,3 +102,16 @@ pub fn parse_frames(mut bytes: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
     }
     frames
 }
+
+/// A reader for `Connection::read_input` that copies from `src` into the uninitialised room
+/// it is lent, as a socket read fills it, and returns what it filled. (`write_copy_of_slice`
+/// is newer than the crate's MSRV; only tests use it, as the safe way to fill such room.)
+#[allow(clippy::incompatible_msrv)]
+pub fn fill_from(
+    src: &[u8],
+) -> impl for<'a> FnOnce(&'a mut [std::mem::MaybeUninit<u8>]) -> Result<&'a mut [u8], ()> + '_ {
+    move |spare| {
+        let n = spare.len().min(src.len());
+        Ok(spare[..n].write_copy_of_slice(&src[..n]))
+    }
+}

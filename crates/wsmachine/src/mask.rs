@@ -27,20 +27,55 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     mask_words(buf, key);
 }
 
-/// Writes `src` masked with `key` (from payload offset 0) into `dst`: the client's copy and
-/// mask in one pass instead of a copy then an in-place pass. Only the first
+/// Writes `src` masked with `key` (from payload offset 0) into `dst`: a copy and the mask in
+/// one pass instead of a copy then an in-place pass. Only the first
 /// `min(dst.len(), src.len())` bytes are written. Cost: one read of `src` and one write of
 /// `dst`, 32 or 64 bytes per step where the CPU allows.
 pub fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    copy_masked_into(dst, src, key, 0);
+}
+
+/// A byte the masked copy writes: initialised (`u8`) or spare capacity
+/// (`MaybeUninit<u8>`, written without being read).
+pub(crate) trait Slot {
+    fn set(&mut self, byte: u8);
+}
+
+impl Slot for u8 {
+    #[inline(always)]
+    fn set(&mut self, byte: u8) {
+        *self = byte;
+    }
+}
+
+impl Slot for core::mem::MaybeUninit<u8> {
+    #[inline(always)]
+    fn set(&mut self, byte: u8) {
+        self.write(byte);
+    }
+}
+
+/// [`copy_masked`] into `dst` of either kind, where `src` starts `offset` bytes into the
+/// payload. Writes every one of the first `min(dst.len(), src.len())` slots of `dst` and
+/// returns that count: `spare::append_masked` relies on it.
+pub(crate) fn copy_masked_into<T: Slot>(
+    dst: &mut [T],
+    src: &[u8],
+    key: [u8; 4],
+    offset: usize,
+) -> usize {
     let len = dst.len().min(src.len());
     let (dst, src) = (&mut dst[..len], &src[..len]);
+    let key = rotate(key, offset);
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if len >= WIDE_MIN {
         if let Some(wide) = x86::detected() {
-            return wide.copy(dst, src, key);
+            wide.copy(dst, src, key);
+            return len;
         }
     }
     copy_words(dst, src, key);
+    len
 }
 
 /// The key rotated so that its first byte lines up with payload offset `offset`.
@@ -109,14 +144,23 @@ fn mask_words(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// [`mask_words`] from `src` into `dst` (equal lengths), aligned on `dst`.
+/// Writes 8 bytes into 8 slots.
 #[inline(always)]
-fn copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    let lead = aligned_lead(dst.as_ptr(), dst.len());
+fn store<T: Slot>(dst: &mut [T], word: u64) {
+    for (d, b) in dst.iter_mut().zip(word.to_ne_bytes()) {
+        d.set(b);
+    }
+}
+
+/// [`mask_words`] from `src` into `dst` (equal lengths), aligned on `dst`. Every slot of
+/// `dst` is written: the head, the blocks, the words and the tail cover it.
+#[inline(always)]
+fn copy_words<T: Slot>(dst: &mut [T], src: &[u8], key: [u8; 4]) {
+    let lead = aligned_lead(dst.as_ptr().cast(), dst.len());
     let (head, dst) = dst.split_at_mut(lead);
     let (head_src, src) = src.split_at(lead);
     for (i, (d, s)) in head.iter_mut().zip(head_src).enumerate() {
-        *d = s ^ key[i % 4];
+        d.set(s ^ key[i % 4]);
     }
     let key = rotate(key, lead);
     let word = key_word(key);
@@ -124,16 +168,16 @@ fn copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     let mut s = src.chunks_exact(32);
     for (db, sb) in (&mut d).zip(&mut s) {
         for (dw, sw) in db.chunks_exact_mut(8).zip(sb.chunks_exact(8)) {
-            dw.copy_from_slice(&(load(sw) ^ word).to_ne_bytes());
+            store(dw, load(sw) ^ word);
         }
     }
     let mut d = d.into_remainder().chunks_exact_mut(8);
     let mut s = s.remainder().chunks_exact(8);
     for (dw, sw) in (&mut d).zip(&mut s) {
-        dw.copy_from_slice(&(load(sw) ^ word).to_ne_bytes());
+        store(dw, load(sw) ^ word);
     }
     for (i, (db, sb)) in d.into_remainder().iter_mut().zip(s.remainder()).enumerate() {
-        *db = sb ^ key[i % 4];
+        db.set(sb ^ key[i % 4]);
     }
 }
 
@@ -178,7 +222,7 @@ mod x86 {
         }
 
         /// [`super::copy_words`] at this level.
-        pub(super) fn copy(self, dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+        pub(super) fn copy<T: super::Slot>(self, dst: &mut [T], src: &[u8], key: [u8; 4]) {
             // SAFETY: as in `mask`.
             unsafe {
                 match self {
@@ -200,12 +244,12 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2")]
-    fn copy_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    fn copy_avx2<T: super::Slot>(dst: &mut [T], src: &[u8], key: [u8; 4]) {
         super::copy_words(dst, src, key)
     }
 
     #[target_feature(enable = "avx512f")]
-    fn copy_avx512(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    fn copy_avx512<T: super::Slot>(dst: &mut [T], src: &[u8], key: [u8; 4]) {
         super::copy_words(dst, src, key)
     }
 

@@ -10,8 +10,8 @@ use alloc::collections::{VecDeque, vec_deque};
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
-use crate::mask::apply_mask;
 use crate::random::RandomSource;
+use crate::spare::append_masked;
 
 /// Server data frames with payloads up to this size are appended to a shared staging buffer
 /// instead of being queued alone: no allocation per small frame. (A client stages every
@@ -101,10 +101,9 @@ impl Encoder {
         if let Some(key) = key {
             out.extend_from_slice(&key);
         }
-        let start = out.len();
-        out.extend_from_slice(payload);
-        if let Some(key) = key {
-            apply_mask(&mut out[start..], key, 0);
+        match key {
+            Some(key) => append_masked(out, payload, key, 0),
+            None => out.extend_from_slice(payload),
         }
     }
 

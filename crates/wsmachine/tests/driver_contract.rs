@@ -239,19 +239,6 @@ fn reading_into_the_input_buffer_reserves_the_whole_declared_frame() {
     assert!(buffers.len() <= 2, "{} allocations", buffers.len());
 }
 
-/// A reader for `read_input` that copies from `src` into the uninitialised room it is lent,
-/// as a socket read fills it, and returns what it filled. (`write_copy_of_slice` is newer
-/// than the crate's MSRV; only the tests use it, as the safe way to fill such room.)
-#[allow(clippy::incompatible_msrv)]
-fn fill_from(
-    src: &[u8],
-) -> impl for<'a> FnOnce(&'a mut [std::mem::MaybeUninit<u8>]) -> Result<&'a mut [u8], ()> + '_ {
-    move |spare| {
-        let n = spare.len().min(src.len());
-        Ok(spare[..n].write_copy_of_slice(&src[..n]))
-    }
-}
-
 #[test]
 fn read_input_reads_a_large_frame_in_place_in_reads_capped_by_read_size() {
     let mut s = server();

@@ -142,6 +142,69 @@ fn feed_chunked(mut conn: Connection, bytes: &[u8], chunks: &[usize]) -> Vec<Eve
     events
 }
 
+/// How one piece of input is fed: `handle_input` (copied, payload unmasked as it is
+/// copied), `input_buffer` + `handle_input_appended`, `read_input`, `handle_input_owned`.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    Copy,
+    Buffer,
+    Read,
+    Owned,
+}
+
+fn any_feed() -> impl Strategy<Value = (Feed, usize, bool)> {
+    let feed = prop_oneof![
+        3 => Just(Feed::Copy),
+        1 => Just(Feed::Buffer),
+        1 => Just(Feed::Read),
+        1 => Just(Feed::Owned)
+    ];
+    let size = prop_oneof![1usize..20, 1usize..3000, 1usize..70_000];
+    (feed, size, any::<bool>())
+}
+
+/// Feeds `bytes` in pieces, each by its own API and size (cycled), polling after a piece
+/// only where it says so, and collects the events.
+fn feed_mixed(mut conn: Connection, bytes: &[u8], feeds: &[(Feed, usize, bool)]) -> Vec<Event> {
+    let now = wsmachine::Timestamp::ZERO;
+    let mut events = Vec::new();
+    let (mut at, mut i) = (0, 0);
+    while at < bytes.len() {
+        let (feed, size, poll) = feeds[i % feeds.len()];
+        let piece = &bytes[at..at + size.min(bytes.len() - at)];
+        match feed {
+            Feed::Copy => {
+                conn.handle_input(now, piece);
+            }
+            Feed::Buffer => {
+                conn.input_buffer(piece.len()).extend_from_slice(piece);
+                conn.handle_input_appended(now);
+            }
+            Feed::Read => {
+                let n = conn.read_input(piece.len(), fill_from(piece)).unwrap();
+                conn.handle_input_appended(now);
+                // `read_input` lends at most `read_size` bytes: the rest comes next.
+                at += n;
+                i += 1;
+                if poll {
+                    events.extend(drain(&mut conn));
+                }
+                continue;
+            }
+            Feed::Owned => {
+                conn.handle_input_owned(now, wsmachine::BytesMut::from(piece));
+            }
+        }
+        at += piece.len();
+        if poll {
+            events.extend(drain(&mut conn));
+        }
+        i += 1;
+    }
+    events.extend(drain(&mut conn));
+    events
+}
+
 /// A recorded client-to-server byte stream for `ops`, ending with a Close if `close`.
 fn record(ops: &[Op], close: bool) -> (Vec<u8>, Vec<Message>) {
     let mut c = client();
@@ -204,6 +267,39 @@ proptest! {
             prop_assert_eq!(&whole, &chunked);
             let ones = feed_chunked(server_with(config), &bytes, &[1]);
             prop_assert_eq!(&whole, &ones);
+        }
+    }
+
+    /// However input arrives (copied and unmasked as it is copied, read in place, handed
+    /// over owned, mixed, with or without polling in between), every message is exactly what
+    /// was sent: no payload byte is unmasked twice or left masked.
+    #[test]
+    fn every_input_api_mixed_delivers_the_messages_sent(
+        ops in proptest::collection::vec(any_op(), 1..12),
+        feeds in proptest::collection::vec(any_feed(), 1..16),
+        fragments in any::<bool>(),
+    ) {
+        let (bytes, expected) = record(&ops, false);
+        let config = Config {
+            receive_mode: if fragments { ReceiveMode::Fragments } else { ReceiveMode::Messages },
+            ..Config::default()
+        };
+        let got = feed_mixed(server_with(config), &bytes, &feeds);
+        if fragments {
+            let pieces = |evs: Vec<Event>| -> Vec<Vec<u8>> {
+                let mut out: Vec<Vec<u8>> = Vec::new();
+                for e in evs {
+                    if let Event::Fragment(f) = e {
+                        if f.is_first { out.push(Vec::new()); }
+                        out.last_mut().unwrap().extend_from_slice(&f.data);
+                    }
+                }
+                out
+            };
+            let want: Vec<Vec<u8>> = expected.iter().map(|m| m.payload().to_vec()).collect();
+            prop_assert_eq!(pieces(got), want);
+        } else {
+            prop_assert_eq!(messages(&got), expected);
         }
     }
 

@@ -342,12 +342,17 @@ impl Connection {
     /// feeding more, and read only while [`wants_input`](Self::wants_input) says so. Bytes
     /// fed without polling, or while a server waits for your
     /// [`Decision`](crate::Decision) on a request, are held until then. Cost: one copy of
-    /// `bytes` (use [`handle_input_owned`](Self::handle_input_owned) to avoid it).
+    /// `bytes`, which also unmasks the payload of frames of 512 bytes or more (it follows
+    /// the frame boundaries as it copies, so the decoder has no second pass to make).
+    /// Bytes already in memory (a custom runtime's buffers, TLS plaintext, a test) are
+    /// cheapest fed here; bytes still to be read from a socket, read into
+    /// [`read_input`](Self::read_input) or [`input_buffer`](Self::input_buffer).
     pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> State {
         self.rec.input(now, bytes);
         self.timers.tick(now);
         if self.accepts_input() && !bytes.is_empty() {
-            self.rx.buf.extend_from_slice(bytes);
+            let frames = matches!(self.phase, Phase::Open | Phase::Closing);
+            self.rx.append(bytes, frames);
             self.rx.received += bytes.len() as u64;
             self.timers.note_rx();
         }
@@ -361,6 +366,7 @@ impl Connection {
         self.rec.input(now, &bytes);
         self.timers.tick(now);
         if self.accepts_input() && !bytes.is_empty() {
+            self.rx.appending_in_place();
             self.timers.note_rx();
             self.rx.received += bytes.len() as u64;
             if self.rx.buf.is_empty() {
@@ -388,6 +394,7 @@ impl Connection {
     /// reallocation only when the spare capacity is short.
     pub fn input_buffer(&mut self, min_spare: usize) -> &mut BytesMut {
         self.rx.reserve_for_read(min_spare);
+        self.rx.appending_in_place();
         self.rx.lent_at = Some(self.rx.buf.len());
         &mut self.rx.buf
     }
@@ -411,6 +418,7 @@ impl Connection {
     ) -> Result<usize, E> {
         let max = self.rx.read_size(max);
         self.rx.reserve_for_read(max);
+        self.rx.appending_in_place();
         self.rx.lent_at = Some(self.rx.buf.len());
         crate::spare::append_read(&mut self.rx.buf, max, read)
     }

@@ -4,7 +4,8 @@
 //! A data frame's payload stays in the receive buffer while it arrives: each new byte is
 //! unmasked (and, for text, UTF-8 checked) once, when it first arrives, and the whole payload
 //! is split off without a copy when it is complete. In fragment mode pieces are split off as
-//! they arrive instead.
+//! they arrive instead. Payload copied in by `handle_input` is mostly unmasked during that
+//! copy already (see [`premask`]).
 
 use alloc::boxed::Box;
 use bytes::{Buf, BytesMut};
@@ -16,7 +17,6 @@ use crate::error::{Diagnostic, ProtocolError};
 use crate::event::{Closer, Event};
 use crate::frame::{FrameHeader, HeaderError, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::handshake::HandshakeError;
-use crate::mask::apply_mask;
 use crate::message::{Fragment, Message, MessageKind, Utf8Bytes};
 use crate::role::Role;
 use crate::transmit::FrameKind;
@@ -66,10 +66,13 @@ pub(super) struct Receiver {
     /// The last data frame was large: the next one probably is too, so a read between
     /// frames takes just a header first (see [`Receiver::read_size`]).
     large_frames: bool,
+    /// Which buffered payload bytes `handle_input` unmasked as it copied them.
+    premask: premask::Premask,
 }
 
 #[cfg(feature = "deflate")]
 mod inflate;
+mod premask;
 
 /// What one parsing step did.
 enum Step {
@@ -100,7 +103,55 @@ impl Receiver {
             frames_seen: 0,
             last: Diagnostic::default(),
             large_frames: false,
+            premask: premask::Premask::default(),
         }
+    }
+
+    /// Appends `bytes` (from `handle_input`, in a frame phase when `frames`), unmasking
+    /// payload as it copies where it can follow the frames from the decoder's state.
+    /// Cost: one copy, and one header decode per frame followed.
+    pub(super) fn append(&mut self, bytes: &[u8], frames: bool) {
+        if frames && !self.premask.following() {
+            match &self.frame {
+                None => self.premask.start_in_header(&self.buf),
+                Some(f) => {
+                    let buffered = self.buf.len() as u64;
+                    if let Some(remaining) = f.remaining.checked_sub(buffered) {
+                        let offset = f.consumed.wrapping_add(buffered);
+                        self.premask
+                            .start_in_payload(f.header.mask, offset, remaining);
+                    }
+                }
+            }
+        }
+        if frames {
+            self.premask.append(&mut self.buf, bytes);
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// Input is about to be appended in place, where it cannot be followed.
+    pub(super) fn appending_in_place(&mut self) {
+        self.premask.stop();
+    }
+
+    /// Drops the first `n` buffered bytes.
+    fn skip(&mut self, n: usize) {
+        self.premask.consumed(n);
+        self.buf.advance(n);
+    }
+
+    /// Splits off the first `n` buffered bytes.
+    fn take(&mut self, n: usize) -> BytesMut {
+        self.premask.consumed(n);
+        self.buf.split_to(n)
+    }
+
+    /// Unmasks buffered payload bytes `range`, the first at mask offset `offset`, except
+    /// those already unmasked as they were copied in.
+    fn unmask(&mut self, range: core::ops::Range<usize>, key: [u8; 4], offset: u64) {
+        self.premask.unmask(&mut self.buf, range, key, offset);
     }
 
     /// A frame header starts the buffer and was decoded or rejected: it becomes the frame a
@@ -203,6 +254,7 @@ impl Receiver {
         self.buf = BytesMut::new();
         self.frame = None;
         self.message = None;
+        self.premask.clear();
     }
 }
 
@@ -333,7 +385,7 @@ impl Connection {
             && header.rsv == 0
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
             && header.payload_len <= (self.rx.buf.len() - n) as u64;
-        self.rx.buf.advance(n);
+        self.rx.skip(n);
         if whole_message_here {
             return self.single_frame_message(header);
         }
@@ -442,14 +494,16 @@ impl Connection {
             .unwrap_or(usize::MAX)
             .min(self.rx.buf.len());
         if available > frame.checked {
-            // `checked < available <= buf.len()`: the buffer never shrinks under a frame.
-            let Some(fresh) = self.rx.buf.get_mut(frame.checked..available) else {
-                return Step::Blocked;
-            };
             if let Some(key) = header.mask {
                 let offset = frame.consumed.wrapping_add(frame.checked as u64);
-                apply_mask(fresh, key, (offset % 4) as usize);
+                self.rx
+                    .premask
+                    .unmask(&mut self.rx.buf, frame.checked..available, key, offset);
             }
+            // `checked < available <= buf.len()`: the buffer never shrinks under a frame.
+            let Some(fresh) = self.rx.buf.get(frame.checked..available) else {
+                return Step::Blocked;
+            };
             // Compressed text is checked as it is inflated instead.
             let text = match header.opcode {
                 OpCode::Continuation | OpCode::Text => self
@@ -473,7 +527,7 @@ impl Connection {
             if !complete {
                 return Step::Blocked;
             }
-            let payload = self.rx.buf.split_to(available).freeze();
+            let payload = self.rx.take(available).freeze();
             self.rx.frame = None;
             self.handle_control(header.opcode, payload);
             return Step::Progress;
@@ -487,7 +541,7 @@ impl Connection {
                 if !complete {
                     return Step::Blocked;
                 }
-                let payload = self.rx.buf.split_to(available);
+                let payload = self.rx.take(available);
                 self.rx.frame = None;
                 let Some(m) = self.rx.message.as_mut() else {
                     return Step::Progress;
@@ -511,6 +565,7 @@ impl Connection {
                 if available == 0 && !complete {
                     return Step::Blocked;
                 }
+                self.rx.premask.consumed(available);
                 let data = self.rx.buf.split_to(available).freeze();
                 frame.remaining -= available as u64;
                 frame.consumed += available as u64;
@@ -543,11 +598,11 @@ impl Connection {
     /// The common case, a whole message in one frame that is all buffered: split, unmask and
     /// check it at once, with no per-message state.
     fn single_frame_message(&mut self, header: FrameHeader) -> Step {
-        let mut payload = self.rx.buf.split_to(header.payload_len as usize);
+        let len = header.payload_len as usize;
         if let Some(key) = header.mask {
-            apply_mask(&mut payload, key, 0);
+            self.rx.unmask(0..len, key, 0);
         }
-        let data = payload.freeze();
+        let data = self.rx.take(len).freeze();
         let message = if header.opcode == OpCode::Text {
             if simdutf8::basic::from_utf8(&data).is_err() {
                 return self.fail_step(ProtocolError::InvalidUtf8);
@@ -752,6 +807,50 @@ mod tests {
     /// `read_limit` lets a reader take the whole rest of a large frame in one read (its room
     /// is reserved), however small its usual read size, with the next frame's header: one
     /// read per frame after the first, each payload left where it was read.
+    #[test]
+    fn handle_input_unmasks_payload_as_it_copies_from_where_the_decoder_stands() {
+        let now = Timestamp::ZERO;
+        let large = alloc::vec![7u8; 4000];
+        let small = alloc::vec![9u8; 100];
+        let mut stream = masked_frame(0x82, &large);
+        stream.extend(masked_frame(0x82, &small));
+        stream.extend(masked_frame(0x82, &large));
+        let (first, second) = (large.len() + 8, large.len() + 8 + small.len() + 6);
+        let mut s = server();
+        // Fed in pieces that split headers and payloads, without polling in between.
+        for piece in stream.chunks(1500) {
+            s.handle_input(now, piece);
+        }
+        // The large frames' payloads are unmasked already; the small frame is not followed
+        // (neither is what comes after it until the decoder catches up).
+        assert_eq!(&s.rx.buf[8..first], &large[..]);
+        assert_ne!(&s.rx.buf[first + 6..second], &small[..]);
+        assert_ne!(&s.rx.buf[second + 8..], &large[..]);
+        let got: Vec<_> = core::iter::from_fn(|| s.poll_event()).collect();
+        assert_eq!(
+            got,
+            [&large, &small, &large].map(|p| Event::Message(Message::binary(p.clone())))
+        );
+        // Read in place, the bytes stay masked until decoded.
+        let frame = masked_frame(0x82, &large);
+        s.input_buffer(16 << 10).extend_from_slice(&frame);
+        s.handle_input_appended(now);
+        assert_ne!(&s.rx.buf[8..], &large[..]);
+        // Between frames again, `handle_input` follows from the next header on.
+        let Some(Event::Message(m)) = s.poll_event() else {
+            panic!("no message")
+        };
+        assert_eq!(m.payload(), &large[..]);
+        s.handle_input(now, &frame[..3000]);
+        assert_eq!(&s.rx.buf[8..], &large[..2992]);
+        s.handle_input(now, &frame[3000..]);
+        assert_eq!(&s.rx.buf[8..], &large[..]);
+        let Some(Event::Message(m)) = s.poll_event() else {
+            panic!("no message")
+        };
+        assert_eq!(m.payload(), &large[..]);
+    }
+
     #[test]
     fn read_limit_takes_the_rest_of_a_large_frame_in_one_read() {
         let mut s = server();

@@ -134,6 +134,7 @@ impl Connection {
         }
         if from_peer {
             z.wire = z.wire.saturating_add(r.consumed as u64);
+            self.rx.premask.consumed(r.consumed);
             self.rx.buf.advance(r.consumed);
             frame.remaining = frame.remaining.saturating_sub(r.consumed as u64);
             frame.consumed = frame.consumed.saturating_add(r.consumed as u64);
