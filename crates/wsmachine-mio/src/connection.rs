@@ -659,13 +659,14 @@ impl MioConnection {
                 Some(tls) => tls.read(&mut self.stream, &mut scratch[..max]),
                 None => self.stream.read(&mut scratch[..max]),
             };
-            if let (false, Ok(n)) = (in_place, &result) {
-                self.conn.input_buffer(*n).extend_from_slice(&scratch[..*n]);
-            }
-            // Both paths have appended what was read (if anything): the core takes it, with
-            // the time, whatever the read returned.
+            // The core takes what was read, with the time, whatever the read returned: a
+            // read into the thread's buffer is copied in by `handle_input` (which unmasks
+            // large payloads as it copies); an in-place read was appended already.
             let t = self.ts(now);
-            self.conn.handle_input_appended(t);
+            match (in_place, &result) {
+                (false, Ok(n)) => self.conn.handle_input(t, &scratch[..*n]),
+                _ => self.conn.handle_input_appended(t),
+            };
             match result {
                 Ok(0) => {
                     news = true;

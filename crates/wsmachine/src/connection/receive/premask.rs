@@ -162,16 +162,19 @@ impl Premask {
     pub(super) fn unmask(&self, buf: &mut [u8], range: Range<usize>, key: [u8; 4], offset: u64) {
         let skip = self.done.start.max(range.start)..self.done.end.min(range.end);
         if skip.is_empty() {
-            if let Some(b) = buf.get_mut(range.clone()) {
+            if let Some(b) = buf.get_mut(range) {
                 apply_mask(b, key, (offset % 4) as usize);
             }
             return;
         }
-        if let Some(b) = buf.get_mut(range.start..skip.start) {
+        if let Some(b) = buf
+            .get_mut(range.start..skip.start)
+            .filter(|b| !b.is_empty())
+        {
             apply_mask(b, key, (offset % 4) as usize);
         }
         let after = offset.wrapping_add((skip.end - range.start) as u64);
-        if let Some(b) = buf.get_mut(skip.end..range.end) {
+        if let Some(b) = buf.get_mut(skip.end..range.end).filter(|b| !b.is_empty()) {
             apply_mask(b, key, (after % 4) as usize);
         }
     }
