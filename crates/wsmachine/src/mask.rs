@@ -268,7 +268,7 @@ mod x86 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use alloc::vec::Vec;
 
@@ -306,18 +306,25 @@ mod tests {
         }
     }
 
-    /// Every path (portable, and each wide level this CPU runs) against the definition,
-    /// over lengths across the block boundaries and every offset and alignment.
-    #[test]
-    fn every_path_matches_the_definition() {
+    /// A key, 700 bytes of data and the lengths to mask: across the block boundaries and
+    /// the alignment threshold (fewer under Miri, which interprets every byte; every
+    /// boundary kept). Shared with the masked-copy tests in `spare`.
+    pub(crate) fn sample() -> ([u8; 4], Vec<u8>, Vec<usize>) {
         let key = [0x9c, 0x01, 0xf7, 0x42];
         let data: Vec<u8> = (0..700u32).map(|i| (i * 131 % 251) as u8).collect();
-        // Miri (scripts/miri.sh) interprets every byte: fewer lengths, every boundary kept.
         let lens: Vec<usize> = if cfg!(miri) {
             (0..70).chain([255, 256, 257, 300, 513]).collect()
         } else {
             (0..300).chain([511, 512, 513, 640, 699]).collect()
         };
+        (key, data, lens)
+    }
+
+    /// Every path (portable, and each wide level this CPU runs) against the definition,
+    /// over lengths across the block boundaries and every offset and alignment.
+    #[test]
+    fn every_path_matches_the_definition() {
+        let (key, data, lens) = sample();
         for len in lens {
             for start in 0..2 {
                 for offset in 0..4 {

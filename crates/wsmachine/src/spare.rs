@@ -132,13 +132,7 @@ mod tests {
     /// left unwritten is an error.
     #[test]
     fn a_masked_copy_appends_every_byte_masked() {
-        let key = [0x9c, 0x01, 0xf7, 0x42];
-        let data: Vec<u8> = (0..700u32).map(|i| (i * 131 % 251) as u8).collect();
-        let lens: Vec<usize> = if cfg!(miri) {
-            (0..70).chain([255, 256, 257, 300, 513]).collect()
-        } else {
-            (0..300).chain([511, 512, 513, 640, 699]).collect()
-        };
+        let (key, data, lens) = crate::mask::tests::sample();
         for len in lens {
             for (lead, offset) in [(0, 0), (1, 1), (3, 2), (5, 3), (64, 5)] {
                 let src = &data[..len];
