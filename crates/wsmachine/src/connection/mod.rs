@@ -342,7 +342,7 @@ impl Connection {
     /// feeding more, and read only while [`wants_input`](Self::wants_input) says so. Bytes
     /// fed without polling, or while a server waits for your
     /// [`Decision`](crate::Decision) on a request, are held until then. Cost: one copy of
-    /// `bytes`, which also unmasks the payload of frames of 512 bytes or more (it follows
+    /// `bytes`, which also unmasks the payload of frames of 4 KiB or more (it follows
     /// the frame boundaries as it copies, so the decoder has no second pass to make).
     /// Bytes already in memory (a custom runtime's buffers, TLS plaintext, a test) are
     /// cheapest fed here; bytes still to be read from a socket, read into

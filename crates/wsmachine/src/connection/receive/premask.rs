@@ -22,9 +22,11 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
 use crate::spare::append_masked;
 
-/// Frames with less payload than this are not worth following: their unmasking is a few
-/// instructions either way.
-const FOLLOW_FROM: u64 = 512;
+/// Frames with less payload than this are not followed: for them, following costs more
+/// than the second pass it saves. In `benches/throughput.rs`, followed 1 KiB text frames
+/// were received 7-10% slower than before following existed, 16 KiB binary frames 6-16%
+/// faster.
+const FOLLOW_FROM: u64 = 4096;
 
 /// Where the stream's end is, frame-wise.
 #[derive(Clone, Copy)]
@@ -98,6 +100,7 @@ impl Premask {
     }
 
     /// The buffer lost its first `n` bytes.
+    #[inline]
     pub(super) fn consumed(&mut self, n: usize) {
         self.done = self.done.start.saturating_sub(n)..self.done.end.saturating_sub(n);
     }
@@ -159,14 +162,21 @@ impl Premask {
 
     /// Unmasks the payload bytes `range` of `buf`, the first at mask offset `offset`,
     /// except those `append` already unmasked.
+    #[inline]
     pub(super) fn unmask(&self, buf: &mut [u8], range: Range<usize>, key: [u8; 4], offset: u64) {
-        let skip = self.done.start.max(range.start)..self.done.end.min(range.end);
-        if skip.is_empty() {
+        // The common case (nothing copied in unmasked, or not these bytes) stays inline.
+        if self.done.is_empty() || self.done.end <= range.start || self.done.start >= range.end {
             if let Some(b) = buf.get_mut(range) {
                 apply_mask(b, key, (offset % 4) as usize);
             }
             return;
         }
+        self.unmask_around(buf, range, key, offset);
+    }
+
+    /// [`unmask`](Self::unmask) where `range` overlaps what `append` unmasked.
+    fn unmask_around(&self, buf: &mut [u8], range: Range<usize>, key: [u8; 4], offset: u64) {
+        let skip = self.done.start.max(range.start)..self.done.end.min(range.end);
         if let Some(b) = buf
             .get_mut(range.start..skip.start)
             .filter(|b| !b.is_empty())
