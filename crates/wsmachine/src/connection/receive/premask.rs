@@ -183,7 +183,7 @@ impl Premask {
         {
             apply_mask(b, key, (offset % 4) as usize);
         }
-        let after = offset.wrapping_add((skip.end - range.start) as u64);
+        let after = offset.wrapping_add(skip.end.saturating_sub(range.start) as u64);
         if let Some(b) = buf.get_mut(skip.end..range.end).filter(|b| !b.is_empty()) {
             apply_mask(b, key, (after % 4) as usize);
         }
