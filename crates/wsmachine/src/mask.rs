@@ -1,13 +1,14 @@
-//! Payload masking (RFC 6455 5.3), in place, many bytes at a time.
+//! Payload masking (RFC 6455 5.3), in place or while copying (into initialised bytes or
+//! spare capacity), many bytes at a time.
 //!
 //! The loops are safe code over 32-byte blocks of four 64-bit words, which the compiler
 //! vectorises. x86-64's baseline only has 128-bit SSE2, so with `std` the same loop is also
 //! compiled for AVX2 and chosen at run time when the CPU has it (and for AVX-512 where the
-//! CPU has AVX512F). That call is the crate's only `unsafe`: calling a function compiled for
-//! a CPU feature is sound exactly when the CPU has the feature, which is checked first. The
-//! bodies are the same safe code, so every path computes the same bytes; the unit tests
-//! call each path directly against the bytewise definition, and the fuzz targets run the
-//! path this CPU picks.
+//! CPU has AVX512F). That call is this module's only `unsafe` (the crate's other audited
+//! module is `spare`): calling a function compiled for a CPU feature is sound exactly when
+//! the CPU has the feature, which is checked first. The bodies are the same safe code, so
+//! every path computes the same bytes; the unit tests call each path directly against the
+//! bytewise definition, and the fuzz targets run the path this CPU picks.
 
 /// Below this many bytes the portable loop is as fast as any: skip the feature check.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
