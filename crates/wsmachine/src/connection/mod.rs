@@ -344,8 +344,9 @@ impl Connection {
     /// [`Decision`](crate::Decision) on a request, are held until then. Cost: one copy of
     /// `bytes`, which also unmasks the payload of frames of 4 KiB or more (it follows
     /// the frame boundaries as it copies, so the decoder has no second pass to make).
-    /// Bytes already in memory (a custom runtime's buffers, TLS plaintext, a test) are
-    /// cheapest fed here; bytes still to be read from a socket, read into
+    /// Feed bytes already in memory (a custom runtime's buffers, TLS plaintext, a test)
+    /// here: the copy you would make anyway also unmasks large frames. Bytes still to be
+    /// read from a socket can be read straight into the buffer instead, with
     /// [`read_input`](Self::read_input) or [`input_buffer`](Self::input_buffer).
     pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> State {
         self.rec.input(now, bytes);

@@ -76,7 +76,11 @@ impl Premask {
             return;
         }
         let mut at = Position::in_payload(None, 0, 0);
-        at.header[..partial.len()].copy_from_slice(partial);
+        // An incomplete header is shorter than the longest one; checked all the same.
+        let Some(start) = at.header.get_mut(..partial.len()) else {
+            return;
+        };
+        start.copy_from_slice(partial);
         at.have = partial.len();
         self.at = Some(at);
     }
