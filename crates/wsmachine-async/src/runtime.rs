@@ -40,6 +40,14 @@ pub trait Transport: Send + 'static {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>>;
 
+    /// Writes some of `buf`; returns how many bytes it took. The engine calls this when its
+    /// output is one contiguous slice (every small batch of replies): on a socket that is
+    /// `send`, cheaper per call than `writev` on Linux. The default makes it a vectored
+    /// write of one slice.
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
     /// Flushes what the stream buffers.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 

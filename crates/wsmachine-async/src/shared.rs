@@ -300,7 +300,12 @@ impl Inner {
         while self.conn.pending_transmit() > 0 {
             let mut slices = [IoSlice::new(&[]); SLICES];
             let n = self.conn.transmit_io_slices(&mut slices);
-            match io.poll_write_vectored(cx, &slices[..n]) {
+            // One slice is a plain write (`send`), as `Connection::write_transmit_io` does.
+            let written = match &slices[..n] {
+                [one] => io.poll_write(cx, one),
+                many => io.poll_write_vectored(cx, many),
+            };
+            match written {
                 Poll::Ready(Ok(0)) => {
                     self.write_failed(io::Error::from(io::ErrorKind::WriteZero));
                     return true;

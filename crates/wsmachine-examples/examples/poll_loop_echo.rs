@@ -18,7 +18,7 @@
 //! finds dead peers. Each connection's end is printed with its peer address. The loop
 //! itself is [`serve`], which the tests run in-process.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -186,15 +186,13 @@ impl Peer {
         }
     }
 
-    /// Vectored writes straight from the core's transmit queue. A partial write
-    /// acknowledges only what the socket took (`advance_transmit(n)`); the rest stays
-    /// queued, and `poll` waits for POLLOUT.
+    /// Writes straight from the core's transmit queue (`write_transmit_io`: one `send`, or a
+    /// `writev` when the output is in several pieces). A partial write acknowledges only
+    /// what the socket took; the rest stays queued, and `poll` waits for POLLOUT.
     fn write(&mut self) -> bool {
         let mut progress = false;
         while !self.write_done && self.conn.pending_transmit() > 0 {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let n = self.conn.transmit_io_slices(&mut slices);
-            let result = self.stream.write_vectored(&slices[..n]);
+            let result = self.conn.write_transmit_io(&mut self.stream);
             match result {
                 Ok(0) => {
                     let e = io::Error::from(io::ErrorKind::WriteZero);
@@ -202,10 +200,7 @@ impl Peer {
                     self.write_done = true;
                     return true;
                 }
-                Ok(written) => {
-                    self.conn.advance_transmit(written);
-                    progress = true;
-                }
+                Ok(_) => progress = true,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return progress,
                 Err(e) => {
                     if self.conn.handle_io_error(&e, IoDirection::Write) {

@@ -707,7 +707,7 @@ impl MioConnection {
         news
     }
 
-    /// Writes queued output with vectored writes while the socket takes it (over TLS:
+    /// Writes queued output while the socket takes it (`write_transmit_io`; over TLS:
     /// into rustls, then its records to the socket, including handshake records and
     /// `close_notify` when the core has nothing queued).
     fn write_output(&mut self) {
@@ -731,13 +731,17 @@ impl MioConnection {
                 }
                 continue;
             }
-            let result = {
-                let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-                let n = self.conn.transmit_io_slices(&mut slices);
-                match &mut self.tls {
-                    Some(tls) => tls.write_vectored(&mut self.stream, &slices[..n]),
-                    None => self.stream.write_vectored(&slices[..n]),
+            let result = match &mut self.tls {
+                Some(tls) => {
+                    let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+                    let n = self.conn.transmit_io_slices(&mut slices);
+                    let r = tls.write_vectored(&mut self.stream, &slices[..n]);
+                    if let Ok(n) = r {
+                        self.conn.advance_transmit(n);
+                    }
+                    r
                 }
+                None => self.conn.write_transmit_io(&mut self.stream),
             };
             match result {
                 Ok(0) => {
@@ -749,7 +753,6 @@ impl MioConnection {
                 Ok(n) => {
                     self.bytes_written += n as u64;
                     self.writes += 1;
-                    self.conn.advance_transmit(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {

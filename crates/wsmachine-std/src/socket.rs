@@ -3,9 +3,10 @@
 //! This is the driver contract's loop in blocking form. The core decides every protocol
 //! question; this type only moves bytes and time:
 //!
-//! - writes: `transmit_io_slices` + `write_vectored` + `advance_transmit`, each failure told
-//!   to the core with `handle_io_error`; each write times out at the core's next deadline
-//!   (its timers run while a write waits) or after [`Options::write_timeout`] without progress;
+//! - writes: `write_transmit_io` (one `send`, or a `writev` when the output is in pieces),
+//!   each failure told to the core with `handle_io_error`; each write times out at the
+//!   core's next deadline (its timers run while a write waits) or after
+//!   [`Options::write_timeout`] without progress;
 //! - reads: only while the core `wants_input`, into a scratch buffer fed to `handle_input`;
 //!   each read times out at the core's next deadline (`poll_timeout` becomes the read timeout);
 //! - events: `poll_event` only when the caller asks for the next one (no parsing ahead);
@@ -13,7 +14,7 @@
 //!   (TCP FIN), then the peer is read (and discarded by the core) until
 //!   `should_close_transport`.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -365,12 +366,9 @@ impl<S: Read + Write + SetReadTimeout> WebSocket<S> {
             };
             self.arm_write(now, until);
             let result = if self.conn.pending_transmit() > 0 {
-                let mut slices = [IoSlice::new(&[]); 16];
-                let n = self.conn.transmit_io_slices(&mut slices);
-                match self.stream.write_vectored(&slices[..n]) {
+                match self.conn.write_transmit_io(&mut self.stream) {
                     Ok(0) => Err(io::ErrorKind::WriteZero.into()),
-                    Ok(written) => {
-                        self.conn.advance_transmit(written);
+                    Ok(_) => {
                         self.unflushed = true;
                         progress = Instant::now();
                         Ok(())
