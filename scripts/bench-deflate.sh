@@ -47,6 +47,8 @@ cargo build --release --quiet -p wsmachine-bench --bin deflate_loadgen
 cargo build --release --quiet -p wsmachine-examples --example echo_server
 rel="$target/release"
 
+# shellcheck source=scripts/servers.sh
+. scripts/servers.sh
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -69,10 +71,7 @@ start_ours() {
   port=$((19700 + RANDOM % 200))
   "$rel/examples/echo_server" "127.0.0.1:$port" >"$out/server-wsmachine.log" 2>&1 &
   pid=$!; pids+=("$pid")
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.05
-  done
+  wait_for_port "$port" 200 && return 0
   echo "our echo server did not start (see $out/server-wsmachine.log)" >&2
   return 1
 }

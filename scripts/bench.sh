@@ -53,11 +53,10 @@ if [ $loopback = 1 ] || [ $idle = 1 ]; then
   cargo build --release --quiet -p wsmachine-examples --example echo_server --example mio_echo_server
   rel="$target/release"
   servers=(tokio mio tungstenite fastwebsockets tokio-websockets raw)
-  declare -A bin=(
-    [tokio]="$rel/examples/echo_server" [mio]="$rel/examples/mio_echo_server"
-    [tungstenite]="$rel/echo_tungstenite" [fastwebsockets]="$rel/echo_fastwebsockets"
-    [tokio-websockets]="$rel/echo_tokio_websockets" [raw]="$rel/echo_raw"
-  )
+  # shellcheck source=scripts/servers.sh
+  . scripts/servers.sh
+  declare -A bin
+  echo_server_bins "$rel"
   # 5,000 connections need 5,000 descriptors on each side.
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
@@ -71,10 +70,7 @@ if [ $loopback = 1 ] || [ $idle = 1 ]; then
     port=$((port + 1))
     "${bin[$1]}" "127.0.0.1:$port" >"$out/server-$1.log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-      sleep 0.05
-    done
+    wait_for_port "$port" && return 0
     echo "$1 server did not start (see $out/server-$1.log)" >&2
     return 1
   }

@@ -22,11 +22,10 @@ CARGO_TARGET_DIR=$target cargo build --release --quiet -p wsmachine-bench --bins
 CARGO_TARGET_DIR=$target cargo build --release --quiet -p wsmachine-examples \
   --example echo_server --example mio_echo_server
 rel=$target/release
-declare -A bin=(
-  [tokio]="$rel/examples/echo_server" [mio]="$rel/examples/mio_echo_server"
-  [tungstenite]="$rel/echo_tungstenite" [fastwebsockets]="$rel/echo_fastwebsockets"
-  [tokio-websockets]="$rel/echo_tokio_websockets" [raw]="$rel/echo_raw"
-)
+# shellcheck source=scripts/servers.sh
+. scripts/servers.sh
+declare -A bin
+echo_server_bins "$rel"
 [ -n "${bin[$server]:-}" ] || { echo "unknown server $server" >&2; exit 2; }
 raw=()
 [ "$server" = raw ] && raw=(--raw)
@@ -38,10 +37,7 @@ start() { # [perf record args...]
   port=$((port + 1))
   "$@" "${bin[$server]}" "127.0.0.1:$port" >"$out/server.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.05
-  done
+  wait_for_port "$port" && return 0
   echo "server did not start (see $out/server.log)" >&2
   exit 1
 }
