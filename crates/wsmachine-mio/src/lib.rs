@@ -8,7 +8,8 @@
 //!   reads while the core wants input (one read buffer per thread, appended to the core's
 //!   receive buffer, so an idle connection holds no read buffer; the rest of a large frame
 //!   straight into the room the core reserved for it), events parsed only
-//!   when asked for, vectored writes, TCP FIN once closed and written, drop when the core
+//!   when asked for, writes straight from the core's queue (`send`, or `writev` for
+//!   several slices), TCP FIN once closed and written, drop when the core
 //!   says so, the core's deadlines, and `READABLE`/`WRITABLE` interest only while needed.
 //!   Use it in your own loop.
 //! - [`Server`] owns a listener, a slab of [`MioConnection`]s keyed by [`mio::Token`] and a

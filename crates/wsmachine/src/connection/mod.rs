@@ -112,6 +112,8 @@ enum Phase {
 /// 3. **Write** what [`transmit_slices`](Connection::transmit_slices) (or
 ///    `transmit_io_slices`) shows and acknowledge it with
 ///    [`advance_transmit`](Connection::advance_transmit); partial writes lose nothing.
+///    Over an `io::Write`, `write_transmit_io` does both in one call (one `write` when the
+///    output is one slice, which is a cheaper system call than `writev`).
 /// 4. **Sleep** until [`poll_timeout`](Connection::poll_timeout), then call
 ///    [`handle_timeout`](Connection::handle_timeout).
 /// 5. **Close**: once [`is_closed`](Connection::is_closed) and nothing is left to write,
