@@ -10,13 +10,13 @@
 //! ## Design: no driver task
 //!
 //! A [`WebSocket`] is a [`Stream`](futures_core::Stream) of `Result<Message, Error>` and a
-//! [`Sink`](futures_sink::Sink) of [`Message`](wsmachine::Message) over the stream, and it calls the core
-//! directly from the task that polls it: receiving reads the stream straight into the
-//! core's receive buffer, parses one event when the application asks for its next item and
-//! never ahead of it, writes the pongs and replies the core queued (straight from its
-//! transmit queue: one write when it is one slice, else a vectored write) and runs its
-//! timers on the runtime's [`Alarm`]; sending queues in the core and writes. There is no task and no channel between the
-//! application and the socket.
+//! [`Sink`](futures_sink::Sink) of [`Message`](wsmachine::Message) over the stream, and it
+//! calls the core directly from the task that polls it: receiving reads the stream straight
+//! into the core's receive buffer, parses one event when the application asks for its next
+//! item and never ahead of it, writes the pongs and replies the core queued (straight from
+//! its transmit queue: one write when it is one slice, else a vectored write) and runs its
+//! timers on the runtime's [`Alarm`]; sending queues in the core and writes. There is no
+//! task and no channel between the application and the socket.
 //!
 //! It [`split`](WebSocket::split)s into a [`Receiver`] and a cloneable [`Sender`] for other
 //! tasks: they share the connection behind a mutex, and whichever is polled makes progress

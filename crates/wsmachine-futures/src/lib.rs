@@ -30,9 +30,9 @@
 //! [`Sink`](futures_sink::Sink) of [`Message`], and it drives the core from the task that
 //! polls it: receiving reads the stream into the core's receive buffer, parses one event
 //! when the application asks for its next item and never ahead of it, writes the pongs and
-//! replies the core queued (straight from its transmit queue, one slice
-//! with `poll_write`, several with `poll_write_vectored`) and runs its
-//! timers; sending queues in the core and writes. No task, no channel in between.
+//! replies the core queued (straight from its transmit queue, one slice with `poll_write`,
+//! several with `poll_write_vectored`) and runs its timers; sending queues in the core and
+//! writes. No task, no channel in between.
 //! [`split`](WebSocket::split) gives a [`Receiver`] and a cloneable [`Sender`] that share
 //! the connection behind a mutex; whichever is polled makes progress for both.
 //!

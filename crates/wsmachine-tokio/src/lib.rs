@@ -17,10 +17,9 @@
 //! directly from the task that polls it: receiving reads the stream straight into the
 //! core's receive buffer (`read_buf` into `input_buffer`, no copy, no zeroing), parses one
 //! event when the application asks for its next item and never ahead of it, writes the
-//! pongs and replies the core queued (straight from its transmit queue: `send`, or
-//! `writev` for several slices) and
-//! runs its timers on a `tokio::time::Sleep`; sending queues in the core and writes. There
-//! is no task and no channel between the application and the socket.
+//! pongs and replies the core queued (straight from its transmit queue: `send`, or `writev`
+//! for several slices) and runs its timers on a `tokio::time::Sleep`; sending queues in the
+//! core and writes. There is no task and no channel between the application and the socket.
 //!
 //! It [`split`](WebSocket::split)s into a [`Receiver`] and a cloneable [`Sender`] for other
 //! tasks: they share the connection behind a mutex, and whichever is polled makes progress
