@@ -83,6 +83,7 @@ enum Op {
     PollTransmit,
     PollEvents(u8),
     PollAllEvents,
+    TransmitIo(u16),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -265,6 +266,7 @@ fn run(data: &[u8]) -> Option<()> {
             }
             Op::Transmit(n) => w.out.drain_some(&mut w.conn, usize::from(n)),
             Op::TransmitAll => w.out.drain_all(&mut w.conn),
+            Op::TransmitIo(n) => w.out.drain_io(&mut w.conn, usize::from(n)),
             Op::PollTransmit => {
                 if let Some(c) = w.conn.poll_transmit() {
                     w.out.push(&c);

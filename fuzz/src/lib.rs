@@ -403,6 +403,58 @@ impl OutputWatcher {
         );
         self.push(&taken);
     }
+
+    /// One `write_transmit_io` into a stream that takes at most `n` bytes per call, as a
+    /// socket that takes part of a write: checks that exactly what the stream took was
+    /// acknowledged, and that a stream with room always got something.
+    pub fn drain_io(&mut self, conn: &mut Connection, n: usize) {
+        /// Takes up to `cap` bytes per call, from one slice or several.
+        struct Capped {
+            cap: usize,
+            taken: Vec<u8>,
+        }
+        impl Write for Capped {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let k = buf.len().min(self.cap);
+                self.taken.extend_from_slice(&buf[..k]);
+                Ok(k)
+            }
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                let start = self.taken.len();
+                for b in bufs {
+                    let k = b.len().min(self.cap - (self.taken.len() - start));
+                    self.taken.extend_from_slice(&b[..k]);
+                }
+                Ok(self.taken.len() - start)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let before = conn.pending_transmit();
+        let mut w = Capped {
+            cap: n,
+            taken: Vec::new(),
+        };
+        let got = conn
+            .write_transmit_io(&mut w)
+            .expect("a writer into memory does not fail");
+        assert_eq!(got, w.taken.len(), "write_transmit_io's count");
+        assert!(
+            got <= n.min(before),
+            "took more than was pending or allowed"
+        );
+        assert_eq!(
+            conn.pending_transmit(),
+            before - got,
+            "write_transmit_io accounting"
+        );
+        assert!(
+            n == 0 || before == 0 || got > 0,
+            "a stream with room got nothing"
+        );
+        self.push(&w.taken);
+    }
 }
 
 /// Checks the event stream: an `Error` is followed by `Closed`, nothing follows `Closed`,
