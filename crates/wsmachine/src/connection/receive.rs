@@ -139,15 +139,13 @@ impl Receiver {
     /// Drops the first `n` buffered bytes.
     #[inline]
     fn skip(&mut self, n: usize) {
-        self.premask.consumed(n);
-        self.buf.advance(n);
+        self.premask.skip(&mut self.buf, n);
     }
 
     /// Splits off the first `n` buffered bytes.
     #[inline]
     fn take(&mut self, n: usize) -> BytesMut {
-        self.premask.consumed(n);
-        self.buf.split_to(n)
+        self.premask.take(&mut self.buf, n)
     }
 
     /// Unmasks buffered payload bytes `range`, the first at mask offset `offset`, except
@@ -568,8 +566,8 @@ impl Connection {
                 if available == 0 && !complete {
                     return Step::Blocked;
                 }
-                self.rx.premask.consumed(available);
-                let data = self.rx.buf.split_to(available).freeze();
+                // (`self.rx.take` would borrow all of `rx`; `frame` and `m` live in it.)
+                let data = self.rx.premask.take(&mut self.rx.buf, available).freeze();
                 frame.remaining -= available as u64;
                 frame.consumed += available as u64;
                 frame.checked = 0;
@@ -807,9 +805,8 @@ mod tests {
         assert_eq!(reads.len(), 2 + 3, "{} reads", reads.len());
     }
 
-    /// `read_limit` lets a reader take the whole rest of a large frame in one read (its room
-    /// is reserved), however small its usual read size, with the next frame's header: one
-    /// read per frame after the first, each payload left where it was read.
+    /// `handle_input` unmasks large frames' payload as it copies them, from where the
+    /// decoder stands; small frames and bytes appended in place are left to the decoder.
     #[test]
     fn handle_input_unmasks_payload_as_it_copies_from_where_the_decoder_stands() {
         let now = Timestamp::ZERO;
@@ -860,6 +857,9 @@ mod tests {
         assert_eq!(m.payload(), &large[..]);
     }
 
+    /// `read_limit` lets a reader take the whole rest of a large frame in one read (its room
+    /// is reserved), however small its usual read size, with the next frame's header: one
+    /// read per frame after the first, each payload left where it was read.
     #[test]
     fn read_limit_takes_the_rest_of_a_large_frame_in_one_read() {
         let mut s = server();

@@ -9,7 +9,7 @@
 //! doubling, never past the limit; fragment mode inflates at most [`PIECE`] bytes per step.
 
 use alloc::vec::Vec;
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use super::Step;
 use crate::config::ReceiveMode;
@@ -134,8 +134,7 @@ impl Connection {
         }
         if from_peer {
             z.wire = z.wire.saturating_add(r.consumed as u64);
-            self.rx.premask.consumed(r.consumed);
-            self.rx.buf.advance(r.consumed);
+            self.rx.premask.skip(&mut self.rx.buf, r.consumed);
             frame.remaining = frame.remaining.saturating_sub(r.consumed as u64);
             frame.consumed = frame.consumed.saturating_add(r.consumed as u64);
             frame.checked = frame.checked.saturating_sub(r.consumed);

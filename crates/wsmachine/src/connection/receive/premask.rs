@@ -16,7 +16,7 @@
 
 use core::ops::Range;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
@@ -105,8 +105,23 @@ impl Premask {
 
     /// The buffer lost its first `n` bytes.
     #[inline]
-    pub(super) fn consumed(&mut self, n: usize) {
+    fn consumed(&mut self, n: usize) {
         self.done = self.done.start.saturating_sub(n)..self.done.end.saturating_sub(n);
+    }
+
+    /// Drops the first `n` bytes of `buf`, the receive buffer; every consumption of it goes
+    /// through here or [`take`](Self::take), so the unmasked range moves with the bytes.
+    #[inline]
+    pub(super) fn skip(&mut self, buf: &mut BytesMut, n: usize) {
+        self.consumed(n);
+        buf.advance(n);
+    }
+
+    /// Splits off the first `n` bytes of `buf`, the receive buffer (see [`skip`](Self::skip)).
+    #[inline]
+    pub(super) fn take(&mut self, buf: &mut BytesMut, n: usize) -> BytesMut {
+        self.consumed(n);
+        buf.split_to(n)
     }
 
     /// The buffer was emptied.
