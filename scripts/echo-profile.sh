@@ -53,7 +53,9 @@ start
 events=syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_sendto
 events+=,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait
 events+=,syscalls:sys_enter_futex,context-switches
-# Counted over the measured seconds only (after the warm-up), the server's threads only.
+# Counted for as long as the load generator measures, starting 0.7 s after it (its 0.5 s
+# warm-up plus the connection setup, so the two windows are offset by about 0.2 s), over
+# all of the server's threads; per message = count / (msgs/s x seconds).
 (sleep 0.7 && perf stat -x, -e "$events" -p "$pid" -o "$out/syscalls.csv" -- sleep "$seconds") &
 stat=$!
 load "$pid" >/dev/null
