@@ -25,7 +25,9 @@ pub struct Config {
     /// The core's configuration: limits, timers, receive mode, auto-pong, auto-fragmenting.
     pub core: wsmachine::Config,
     /// Spare room asked of the core's receive buffer before each read, in bytes (default
-    /// 64 KiB). A read takes at most this much, or while a large frame arrives up to
+    /// 128 KiB, as tungstenite's read buffer: a burst of 64 KiB of payload arrives with its
+    /// frame headers in one read, where a 64 KiB read left those few bytes for another).
+    /// A read takes at most this much, or while a large frame arrives up to
     /// 256 KiB of its rest (the core reserves room for its declared length once it passed
     /// the limits, so it arrives in fewer reads and is never moved). An empty
     /// receive buffer is released while the stream has nothing to read, so an idle
@@ -42,7 +44,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             core: wsmachine::Config::default(),
-            read_size: 64 << 10,
+            read_size: 128 << 10,
             linger: Duration::from_secs(10),
         }
     }
