@@ -91,18 +91,21 @@ impl FanOut {
 
     /// Wakes the receiving task, if it waits.
     pub(crate) fn wake_rx(&self) {
-        let w = {
-            let mut s = self.slots();
-            self.rx_waiting.store(false, Ordering::Release);
-            let w = s.rx.take();
-            if w.is_none() {
-                self.rx_missed.store(true, Ordering::Release);
-            }
-            w
-        };
+        let w = self.take_rx(&mut self.slots());
         if let Some(w) = w {
             w.wake();
         }
+    }
+
+    /// Takes the receiver's waker to wake it (under the `slots` lock), or records that a
+    /// wake-up found none.
+    fn take_rx(&self, s: &mut Slots) -> Option<Waker> {
+        self.rx_waiting.store(false, Ordering::Release);
+        let w = s.rx.take();
+        if w.is_none() {
+            self.rx_missed.store(true, Ordering::Release);
+        }
+        w
     }
 
     /// [`wake_rx`](Self::wake_rx) without taking the lock when no receiver waits: for a
@@ -117,26 +120,47 @@ impl FanOut {
 
     /// Wakes the sending tasks that wait.
     pub(crate) fn wake_tx(&self) {
-        let mut tx = {
+        let tx = {
             let mut s = self.slots();
             if s.tx.is_empty() {
                 return;
             }
             std::mem::take(&mut s.tx)
         };
+        self.wake_senders(tx);
+    }
+
+    /// Wakes `tx` (taken from `slots.tx`, outside the lock), then gives the list's
+    /// allocation back for the next waiters.
+    fn wake_senders(&self, mut tx: Vec<Waker>) {
+        if tx.is_empty() {
+            return;
+        }
         for w in tx.drain(..) {
             w.wake();
         }
-        // Keep the list's allocation for the next waiters.
         let mut s = self.slots();
         if s.tx.is_empty() {
             s.tx = tx;
         }
     }
 
+    /// The stream or the timer is ready: wakes every waiting task, with one lock.
     fn wake_all(&self) {
-        self.wake_rx();
-        self.wake_tx();
+        let (rx, tx) = {
+            let mut s = self.slots();
+            let rx = self.take_rx(&mut s);
+            let tx = if s.tx.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut s.tx)
+            };
+            (rx, tx)
+        };
+        if let Some(w) = rx {
+            w.wake();
+        }
+        self.wake_senders(tx);
     }
 }
 
@@ -455,6 +479,11 @@ impl Inner {
     /// with no progress, arms the timer. Returns whether anything moved.
     pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> bool {
         let now = self.runtime.now();
+        self.poll_io_at(cx, read, now)
+    }
+
+    /// [`poll_io`](Self::poll_io) with the time read by the caller.
+    fn poll_io_at(&mut self, cx: &mut Context<'_>, read: bool, now: Instant) -> bool {
         let mut progress = self.fire_due_timers(now);
         progress |= self.poll_write(cx);
         progress |= self.poll_end(cx);
@@ -473,6 +502,9 @@ impl Inner {
     /// the core has no event to give. After `Closed`, keeps driving the transport to its
     /// end (write, FIN, drain), then `None`.
     pub(crate) fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Step<Option<Incoming>> {
+        // The clock is read once per call, at the first round of I/O: the rounds of one
+        // call follow each other at once (a write, then the read that finds nothing).
+        let mut now = None;
         for _ in 0..BUDGET {
             if let Some(item) = self.stash.take() {
                 return Step::Ready(Some(*item));
@@ -496,7 +528,8 @@ impl Inner {
             } else if self.io.is_none() {
                 return Step::Ready(None);
             }
-            if !self.poll_io(cx, true) {
+            let at = *now.get_or_insert_with(|| self.runtime.now());
+            if !self.poll_io_at(cx, true, at) {
                 return Step::Pending;
             }
         }
