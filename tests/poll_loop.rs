@@ -10,13 +10,13 @@
 mod poll_loop_echo;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use poll_loop_echo::Ended;
 use wsmachine::{CloseCode, Config, ConnectionError, Message, Timeout};
-use wsmachine_test_support::{adapter, peers};
+use wsmachine_test_support::{adapter, c2s, peers};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -42,34 +42,6 @@ fn end_of(ends: &Receiver<Ended>, peer: SocketAddr) -> Ended {
             return end;
         }
     }
-}
-
-/// A raw client: the handshake done by hand with a fixed key, then the stream.
-fn raw_client(addr: SocketAddr) -> TcpStream {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    write!(
-        s,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "EOF in the response");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    s
-}
-
-/// A masked client frame (zero key, so the payload is sent as is).
-fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() < 126);
-    let mut f = vec![first_byte, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-    f.extend_from_slice(payload);
-    f
 }
 
 #[test]
@@ -125,7 +97,7 @@ fn silent_client_found_by_keepalive() {
     config.timers.ping_interval = Some(Duration::from_millis(200));
     config.timers.pong_timeout = Some(Duration::from_millis(300));
     let (addr, ends) = start(config);
-    let silent = raw_client(addr);
+    let silent = adapter::raw_client(addr, LIMIT);
     let end = end_of(&ends, silent.local_addr().unwrap());
     assert!(
         matches!(
@@ -144,9 +116,9 @@ fn silent_client_found_by_keepalive() {
 #[test]
 fn eof_mid_frame() {
     let (addr, ends) = start(poll_loop_echo::example_config());
-    let mut s = raw_client(addr);
+    let mut s = adapter::raw_client(addr, LIMIT);
     let peer = s.local_addr().unwrap();
-    s.write_all(&frame(0x81, b"half a frame")[..8]).unwrap();
+    s.write_all(&c2s(0x81, b"half a frame")[..8]).unwrap();
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let end = end_of(&ends, peer);
     let report = end.report.unwrap();
@@ -165,10 +137,10 @@ fn fin_after_failing_close_while_draining() {
     let mut config = poll_loop_echo::example_config();
     config.timers.drain_timeout = Some(Duration::from_secs(3600));
     let (addr, ends) = start(config);
-    let mut s = raw_client(addr);
+    let mut s = adapter::raw_client(addr, LIMIT);
     let peer = s.local_addr().unwrap();
-    let mut bytes = frame(0x81, b"hello");
-    bytes.extend_from_slice(&frame(0xC1, b"rsv1"));
+    let mut bytes = c2s(0x81, b"hello");
+    bytes.extend_from_slice(&c2s(0xC1, b"rsv1"));
     s.write_all(&bytes).unwrap();
     let mut got = Vec::new();
     s.read_to_end(&mut got).unwrap();

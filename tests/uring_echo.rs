@@ -7,13 +7,13 @@
 //! Every wait is bounded; nothing asserts speed.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use wsmachine::{CloseCode, Config, Message};
 use wsmachine_examples::uring_echo::{self, Driver, Ended, UringEchoError};
-use wsmachine_test_support::adapter;
+use wsmachine_test_support::{adapter, c2s};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -152,40 +152,12 @@ fn auto_driver_matches_the_kernel() {
     standard_exchange(addr, &ends);
 }
 
-/// A raw client: the handshake done by hand with a fixed key, then the stream.
-fn raw_client(addr: SocketAddr) -> TcpStream {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    write!(
-        s,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "EOF in the response");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    s
-}
-
-/// A masked client frame (zero key, so the payload is sent as is).
-fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() < 126);
-    let mut f = vec![first_byte, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-    f.extend_from_slice(payload);
-    f
-}
-
 /// EOF in the middle of a frame: the connection ends unclean (1006) and the server keeps
 /// serving others.
 fn eof_mid_frame(addr: SocketAddr, ends: &Receiver<Ended>) {
-    let mut s = raw_client(addr);
+    let mut s = adapter::raw_client(addr, LIMIT);
     let peer = s.local_addr().unwrap();
-    s.write_all(&frame(0x81, b"half a frame")[..8]).unwrap();
+    s.write_all(&c2s(0x81, b"half a frame")[..8]).unwrap();
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let end = end_of(ends, peer);
     let report = end.report.unwrap();
@@ -200,10 +172,10 @@ fn eof_mid_frame(addr: SocketAddr, ends: &Receiver<Ended>) {
 /// the 1002 Close, then FIN (EOF at the client, whose own side is still open), and the
 /// server still reads and discards what the client sends after that.
 fn fin_after_failing_close(addr: SocketAddr, ends: &Receiver<Ended>) {
-    let mut s = raw_client(addr);
+    let mut s = adapter::raw_client(addr, LIMIT);
     let peer = s.local_addr().unwrap();
-    let mut bytes = frame(0x81, b"hello");
-    bytes.extend_from_slice(&frame(0xC1, b"rsv1"));
+    let mut bytes = c2s(0x81, b"hello");
+    bytes.extend_from_slice(&c2s(0xC1, b"rsv1"));
     s.write_all(&bytes).unwrap();
     let mut got = Vec::new();
     s.read_to_end(&mut got).unwrap();

@@ -3,7 +3,8 @@
 //! request), and the standard exchange driven by our std and mio clients.
 //! [`Kind`] is the one "which adapter" type the whole-system tests are parameterised by.
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
@@ -66,6 +67,28 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// A raw client for bytes no client library would send: the opening handshake written by
+/// hand (the RFC's sample key), the 101 checked, then the bare stream with `timeout` on its
+/// reads. Build its frames with [`c2s`](crate::c2s).
+pub fn raw_client(addr: SocketAddr, timeout: Duration) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(timeout)).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "EOF in the response");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    s
 }
 
 /// Config for big messages (64 MiB limits, 160 MiB send queue).
