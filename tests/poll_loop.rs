@@ -9,14 +9,13 @@
 #[path = "../crates/wsmachine-examples/examples/poll_loop_echo.rs"]
 mod poll_loop_echo;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use poll_loop_echo::Ended;
 use wsmachine::{CloseCode, Config, ConnectionError, Message, Timeout};
-use wsmachine_test_support::{adapter, c2s, peers};
+use wsmachine_test_support::{adapter, failures, peers};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -116,17 +115,7 @@ fn silent_client_found_by_keepalive() {
 #[test]
 fn eof_mid_frame() {
     let (addr, ends) = start(poll_loop_echo::example_config());
-    let mut s = adapter::raw_client(addr, LIMIT);
-    let peer = s.local_addr().unwrap();
-    s.write_all(&c2s(0x81, b"half a frame")[..8]).unwrap();
-    s.shutdown(std::net::Shutdown::Write).unwrap();
-    let end = end_of(&ends, peer);
-    let report = end.report.unwrap();
-    assert!(!report.clean, "{report:?}");
-    assert_eq!(report.code(), CloseCode::ABNORMAL);
-    let mut other = adapter::std_client(&format!("ws://{addr}/"));
-    other.send(Message::text("still serving")).unwrap();
-    assert_eq!(other.recv().unwrap(), Message::text("still serving"));
+    failures::eof_mid_frame_at(addr, |peer| end_of(&ends, peer).report.unwrap());
 }
 
 /// A frame with a reserved bit set: the echo of the message before it goes out first, then
@@ -137,21 +126,5 @@ fn fin_after_failing_close_while_draining() {
     let mut config = poll_loop_echo::example_config();
     config.timers.drain_timeout = Some(Duration::from_secs(3600));
     let (addr, ends) = start(config);
-    let mut s = adapter::raw_client(addr, LIMIT);
-    let peer = s.local_addr().unwrap();
-    let mut bytes = c2s(0x81, b"hello");
-    bytes.extend_from_slice(&c2s(0xC1, b"rsv1"));
-    s.write_all(&bytes).unwrap();
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).unwrap();
-    assert_eq!(&got[..7], b"\x81\x05hello", "{got:?}");
-    // A Close with 1002 (and a reason) follows the echo.
-    assert_eq!(got[7], 0x88, "{got:?}");
-    assert_eq!(&got[9..11], &[0x03, 0xea], "{got:?}");
-    // FIN came while the loop drains: 4 MiB more are read and discarded, not reset.
-    s.write_all(&vec![0x5a; 4 << 20])
-        .expect("the loop stopped reading");
-    s.shutdown(std::net::Shutdown::Write).unwrap();
-    let end = end_of(&ends, peer);
-    assert_eq!(end.report.unwrap().sent.unwrap().code, CloseCode::PROTOCOL);
+    failures::fin_after_failing_close_at(addr, |peer| end_of(&ends, peer).report.unwrap());
 }

@@ -6,14 +6,13 @@
 //! saying why (the refusal is detected, not assumed) and the polling cases still run.
 //! Every wait is bounded; nothing asserts speed.
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use wsmachine::{CloseCode, Config, Message};
 use wsmachine_examples::uring_echo::{self, Driver, Ended, UringEchoError};
-use wsmachine_test_support::{adapter, c2s};
+use wsmachine_test_support::{adapter, failures};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -152,44 +151,6 @@ fn auto_driver_matches_the_kernel() {
     standard_exchange(addr, &ends);
 }
 
-/// EOF in the middle of a frame: the connection ends unclean (1006) and the server keeps
-/// serving others.
-fn eof_mid_frame(addr: SocketAddr, ends: &Receiver<Ended>) {
-    let mut s = adapter::raw_client(addr, LIMIT);
-    let peer = s.local_addr().unwrap();
-    s.write_all(&c2s(0x81, b"half a frame")[..8]).unwrap();
-    s.shutdown(std::net::Shutdown::Write).unwrap();
-    let end = end_of(ends, peer);
-    let report = end.report.unwrap();
-    assert!(!report.clean, "{report:?}");
-    assert_eq!(report.code(), CloseCode::ABNORMAL);
-    let mut other = adapter::std_client(&format!("ws://{addr}/"));
-    other.send(Message::text("still serving")).unwrap();
-    assert_eq!(other.recv().unwrap(), Message::text("still serving"));
-}
-
-/// A frame with a reserved bit set: the echo of the message before it goes out first, then
-/// the 1002 Close, then FIN (EOF at the client, whose own side is still open), and the
-/// server still reads and discards what the client sends after that.
-fn fin_after_failing_close(addr: SocketAddr, ends: &Receiver<Ended>) {
-    let mut s = adapter::raw_client(addr, LIMIT);
-    let peer = s.local_addr().unwrap();
-    let mut bytes = c2s(0x81, b"hello");
-    bytes.extend_from_slice(&c2s(0xC1, b"rsv1"));
-    s.write_all(&bytes).unwrap();
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).unwrap();
-    assert_eq!(&got[..7], b"\x81\x05hello", "{got:?}");
-    assert_eq!(got[7], 0x88, "{got:?}");
-    assert_eq!(&got[9..11], &[0x03, 0xea], "{got:?}");
-    // FIN came while the server drains: 4 MiB more are read and discarded, not reset.
-    s.write_all(&vec![0x5a; 4 << 20])
-        .expect("the server stopped reading");
-    s.shutdown(std::net::Shutdown::Write).unwrap();
-    let end = end_of(ends, peer);
-    assert_eq!(end.report.unwrap().sent.unwrap().code, CloseCode::PROTOCOL);
-}
-
 fn draining_config() -> Config {
     let mut config = wsmachine_examples::big_message_config();
     config.timers.drain_timeout = Some(Duration::from_secs(3600));
@@ -204,13 +165,13 @@ fn io_uring_eof_mid_frame_and_fin_after_failing_close() {
     ) else {
         return;
     };
-    eof_mid_frame(addr, &ends);
-    fin_after_failing_close(addr, &ends);
+    failures::eof_mid_frame_at(addr, |peer| end_of(&ends, peer).report.unwrap());
+    failures::fin_after_failing_close_at(addr, |peer| end_of(&ends, peer).report.unwrap());
 }
 
 #[test]
 fn polling_eof_mid_frame_and_fin_after_failing_close() {
     let (addr, _, ends) = start(Driver::Polling, draining_config()).unwrap();
-    eof_mid_frame(addr, &ends);
-    fin_after_failing_close(addr, &ends);
+    failures::eof_mid_frame_at(addr, |peer| end_of(&ends, peer).report.unwrap());
+    failures::fin_after_failing_close_at(addr, |peer| end_of(&ends, peer).report.unwrap());
 }

@@ -1,14 +1,17 @@
 //! The classic failures, run against our std, mio or smol server (see [`Kind`]): a client that
 //! resets during a large server write, a client that vanishes in the middle of a large
 //! frame, a silent client found by keepalive, EOF and reset during the closing handshake; plus a raw server that ends TCP instead of answering a
-//! client's Close.
+//! client's Close. Two scenarios also run against any server by address, for the servers
+//! outside [`Kind`] (the poll(2) loop, the io_uring echo): EOF in the middle of a frame
+//! ([`eof_mid_frame_at`]) and FIN after a failing Close while the server drains
+//! ([`fin_after_failing_close_at`]).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use socket2::SockRef;
-use wsmachine::{CloseCode, Config, Message, Timers};
+use wsmachine::{CloseCode, CloseReport, Config, Message, Timers};
 use wsmachine_std::{ClientBuilder, Error, WebSocket};
 
 use crate::adapter::{self, End, Kind, ServerHandle};
@@ -310,4 +313,47 @@ pub fn smol_client_close_vs_rude_server(how: Ending) {
     assert_eq!(r.code(), CloseCode::ABNORMAL);
     assert!(start.elapsed() < Duration::from_secs(5));
     t.join().unwrap();
+}
+
+/// EOF in the middle of a frame from a raw client of the echo server at `addr`: the
+/// server's report for that connection (`report_of(peer)`, the client's address) is unclean
+/// with 1006, and the server still serves a new client.
+pub fn eof_mid_frame_at(addr: SocketAddr, report_of: impl FnOnce(SocketAddr) -> CloseReport) {
+    let mut s = adapter::raw_client(addr, T);
+    let peer = s.local_addr().unwrap();
+    s.write_all(&crate::c2s(0x81, b"half a frame")[..8])
+        .unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let report = report_of(peer);
+    assert!(!report.clean, "{report:?}");
+    assert_eq!(report.code(), CloseCode::ABNORMAL);
+    let mut other = adapter::std_client(&format!("ws://{addr}/"));
+    other.send(Message::text("still serving")).unwrap();
+    assert_eq!(other.recv().unwrap(), Message::text("still serving"));
+}
+
+/// A frame with a reserved bit set, after a valid one, to the echo server at `addr` (whose
+/// drain timeout must outlast the test): the echo of the message before it goes out
+/// first, then the 1002 Close, then FIN (EOF at the client, whose own side is still open),
+/// and the server still reads and discards what the client sends after that (4 MiB, not
+/// reset). Its report for the connection (`report_of(peer)`) says it sent 1002.
+pub fn fin_after_failing_close_at(
+    addr: SocketAddr,
+    report_of: impl FnOnce(SocketAddr) -> CloseReport,
+) {
+    let mut s = adapter::raw_client(addr, T);
+    let peer = s.local_addr().unwrap();
+    let mut bytes = crate::c2s(0x81, b"hello");
+    bytes.extend_from_slice(&crate::c2s(0xC1, b"rsv1"));
+    s.write_all(&bytes).unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert_eq!(&got[..7], b"\x81\x05hello", "{got:?}");
+    // A Close with 1002 (and a reason) follows the echo.
+    assert_eq!(got[7], 0x88, "{got:?}");
+    assert_eq!(&got[9..11], &[0x03, 0xea], "{got:?}");
+    s.write_all(&vec![0x5a; 4 << 20])
+        .expect("the server stopped reading");
+    s.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(report_of(peer).sent.unwrap().code, CloseCode::PROTOCOL);
 }
