@@ -56,10 +56,9 @@ impl Connection {
     /// Writes the unwritten output to `w` with one call and acknowledges what it took:
     /// `write` when the output is one contiguous slice (every small batch of replies),
     /// `write_vectored` of up to 64 slices otherwise. On a socket that is `send` rather than
-    /// `writev`, whose path costs more per call on Linux (profiled in an echo server with
-    /// 20 B messages: 4.5% of its CPU above TCP for `writev`, 2.5% for `send`). Returns the bytes written; `Ok(0)` with output
-    /// pending means the stream took nothing (report it as `io::ErrorKind::WriteZero`).
-    /// Cost: the system call; no copy.
+    /// `writev`, whose path costs more per call on Linux (see `benches/README.md`). Returns
+    /// the bytes written; `Ok(0)` with output pending means the stream took nothing (report
+    /// it as `io::ErrorKind::WriteZero`). Cost: the system call; no copy.
     pub fn write_transmit_io<W: io::Write + ?Sized>(&mut self, w: &mut W) -> io::Result<usize> {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
         let n = self.transmit_io_slices(&mut slices);
