@@ -3,7 +3,12 @@
 //! multi-threaded tokio runtime like the WebSocket servers; a 64 KiB buffer per connection,
 //! allocated at the first byte.
 //!
-//! `echo_raw [ADDR]` (default `127.0.0.1:9001`).
+//! `echo_raw [ADDR] [SPIN_US]` (default `127.0.0.1:9001`, no spin). With `SPIN_US`, the
+//! server busy-waits that many microseconds after each read before it writes the bytes
+//! back: a server doing more work per read, to show what the closed-loop echo rewards
+//! (`scripts/echo-spin.sh`).
+
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -11,6 +16,13 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = wsmachine_bench::addr_arg();
+    let spin = match std::env::args().nth(2) {
+        None => Duration::ZERO,
+        Some(us) => match us.parse() {
+            Ok(us) => Duration::from_micros(us),
+            Err(_) => wsmachine_bench::usage("echo_raw", "SPIN_US must be a whole number"),
+        },
+    };
     let listener = TcpListener::bind(&addr).await?;
     eprintln!("raw TCP echo listening on {}", listener.local_addr()?);
     loop {
@@ -25,6 +37,12 @@ async fn main() -> std::io::Result<()> {
                 match stream.read(&mut buf).await {
                     Ok(0) | Err(_) => return,
                     Ok(n) => {
+                        if !spin.is_zero() {
+                            let start = Instant::now();
+                            while start.elapsed() < spin {
+                                std::hint::spin_loop();
+                            }
+                        }
                         if stream.write_all(&buf[..n]).await.is_err() {
                             return;
                         }
