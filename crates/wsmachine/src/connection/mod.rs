@@ -129,6 +129,10 @@ pub struct Connection {
     phase: Phase,
     rx: Receiver,
     tx: Transmitter,
+    /// Events parsed (or raised by a timer) but not yet taken: almost always at most one,
+    /// as `poll_event` parses one at a time. Made with room for exactly one, so an open
+    /// connection holds 80 bytes for it where a growing `VecDeque` keeps room for four
+    /// (320) once it has held one; a burst (an error and then `Closed`) grows it.
     events: VecDeque<Event>,
     timers: TimerSet,
     close_sent: Option<CloseFrame>,
@@ -175,7 +179,7 @@ impl Connection {
             phase,
             rx: Receiver::new(),
             tx: Transmitter::new(encoder),
-            events: VecDeque::new(),
+            events: VecDeque::with_capacity(1),
             timers: TimerSet::new(now),
             close_sent: None,
             close_received: None,
