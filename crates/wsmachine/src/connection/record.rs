@@ -164,6 +164,11 @@ mod on {
             )
         }
 
+        /// Appends `r` to the transcript. Out of line and cold: the hooks on the hot paths
+        /// are inline and test first whether the connection records, so a build with the
+        /// `record` feature costs a connection that does not record one branch per hook.
+        #[cold]
+        #[inline(never)]
         fn write(&mut self, r: &Record<'_>) {
             if let Some(buf) = self.0.as_deref_mut() {
                 Out(buf).record(r);
@@ -215,8 +220,11 @@ mod on {
             }
         }
 
+        #[inline]
         pub(in crate::connection) fn input(&mut self, now: Timestamp, bytes: &[u8]) {
-            self.write(&Record::Input { now, bytes });
+            if self.0.is_some() {
+                self.write(&Record::Input { now, bytes });
+            }
         }
 
         pub(in crate::connection) fn eof(&mut self) {
@@ -285,14 +293,18 @@ mod on {
             });
         }
 
+        #[inline]
         pub(in crate::connection) fn send(&mut self, message: &Message, compress: bool) {
-            self.write(&Record::Send {
-                kind: message.kind(),
-                compress,
-                payload: message.payload(),
-            });
+            if self.0.is_some() {
+                self.write(&Record::Send {
+                    kind: message.kind(),
+                    compress,
+                    payload: message.payload(),
+                });
+            }
         }
 
+        #[inline]
         pub(in crate::connection) fn fragment(
             &mut self,
             kind: MessageKind,
@@ -300,20 +312,25 @@ mod on {
             last: bool,
             compress: bool,
         ) {
-            self.write(&Record::SendFragment {
-                kind,
-                compress,
-                last,
-                payload: data,
-            });
+            if self.0.is_some() {
+                self.write(&Record::SendFragment {
+                    kind,
+                    compress,
+                    last,
+                    payload: data,
+                });
+            }
         }
 
+        #[inline]
         pub(in crate::connection) fn control(&mut self, pong: bool, payload: &[u8]) {
-            self.write(&if pong {
-                Record::Pong(payload)
-            } else {
-                Record::Ping(payload)
-            });
+            if self.0.is_some() {
+                self.write(&if pong {
+                    Record::Pong(payload)
+                } else {
+                    Record::Ping(payload)
+                });
+            }
         }
 
         pub(in crate::connection) fn close(
@@ -330,11 +347,20 @@ mod on {
         }
 
         /// The result of a send, ping, pong or close.
+        #[inline]
         pub(in crate::connection) fn sent(
             &mut self,
             result: &Result<(), SendError>,
             tx: &mut Transmitter,
         ) {
+            if self.0.is_some() {
+                self.record_sent(result, tx);
+            }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn record_sent(&mut self, result: &Result<(), SendError>, tx: &mut Transmitter) {
             self.write(&Record::Outcome(match result {
                 Ok(()) => Outcome::Ok,
                 Err(e) => Outcome::Send(*e),
@@ -342,19 +368,31 @@ mod on {
             self.flush_random(tx);
         }
 
+        #[inline]
         pub(in crate::connection) fn event(&mut self, event: Option<&Event>, tx: &mut Transmitter) {
-            if self.0.is_none() {
-                return;
+            if self.0.is_some() {
+                self.record_event(event, tx);
             }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn record_event(&mut self, event: Option<&Event>, tx: &mut Transmitter) {
             self.write(&Record::Event(event_record(event)));
             self.flush_random(tx);
         }
 
         /// Before `advance_transmit(n)`: what it acknowledges.
+        #[inline]
         pub(in crate::connection) fn advance(&mut self, tx: &Transmitter, n: usize) {
-            if self.0.is_none() {
-                return;
+            if self.0.is_some() {
+                self.record_advance(tx, n);
             }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn record_advance(&mut self, tx: &Transmitter, n: usize) {
             let mut digest = Digest::default();
             let mut left = n;
             for s in tx.slices() {
@@ -372,19 +410,31 @@ mod on {
             });
         }
 
+        #[inline]
         pub(in crate::connection) fn poll_transmit(&mut self, chunk: Option<&Bytes>) {
-            if self.0.is_none() {
-                return;
+            if self.0.is_some() {
+                self.record_poll_transmit(chunk);
             }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn record_poll_transmit(&mut self, chunk: Option<&Bytes>) {
             self.write(&Record::PollTransmit(
                 chunk.map(|c| (c.len() as u64, Digest::of(c))),
             ));
         }
 
+        #[inline]
         pub(in crate::connection) fn write_transmit(&mut self, max: usize, copied: &[u8]) {
-            if self.0.is_none() {
-                return;
+            if self.0.is_some() {
+                self.record_write_transmit(max, copied);
             }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn record_write_transmit(&mut self, max: usize, copied: &[u8]) {
             self.write(&Record::WriteTransmit {
                 max: max as u64,
                 len: copied.len() as u64,
