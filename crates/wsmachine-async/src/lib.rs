@@ -57,7 +57,7 @@
 //!   one Close (125 bytes each);
 //! - a message given to a [`Sender`]'s `Sink::start_send` while the queue is full waits in
 //!   that `Sender` (one message per clone used as a `Sink`, none with `send().await`);
-//! - fixed: the core's state and the shared state (about 1.2 KB), the stream, its timer
+//! - fixed: the core's state and the shared state (about 1.3 KB), the stream, its timer
 //!   and the task that polls it. An idle connection holds no receive buffer (an empty one
 //!   is released while the stream has nothing to read) and no send buffer.
 

@@ -58,7 +58,7 @@
 //! The adapter adds no queue: at most `input_high_water + max_frame_size + read_size` of
 //! input plus `max_message_size` being assembled, `max_send_queue + max_pong_backlog` and
 //! two control frames of output, one message per `Sender` used as a `Sink` while the queue
-//! is full, and the fixed state (the core, about 1.2 KB shared, the stream, a timer). An
+//! is full, and the fixed state (the core, about 1.3 KB shared, the stream, a timer). An
 //! idle connection holds no receive buffer. Reads: `futures-io` reads into initialized
 //! memory, so each read zeroes [`Config::read_size`] bytes of the receive buffer's spare
 //! room first (a `memset`, no copy; the tokio adapter's `read_buf` needs none).

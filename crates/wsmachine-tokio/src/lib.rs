@@ -60,10 +60,10 @@
 //!   one Close (125 bytes each);
 //! - a message given to a [`Sender`]'s `Sink::start_send` while the queue is full waits in
 //!   that `Sender` (one message per clone used as a `Sink`, none with `send().await`);
-//! - fixed: the core's state and the shared state (about 1.2 KB), the stream, its timer
+//! - fixed: the core's state and the shared state (about 1.3 KB), the stream, its timer
 //!   and the task that polls it. An idle connection holds no receive buffer (an empty one
 //!   is released while the stream has nothing to read) and no send buffer: 5,000 idle
-//!   connections to the echo server example take about 3.7 KB each of its RSS (the
+//!   connections to the echo server example take about 3.6-3.7 KB each of its RSS (the
 //!   kernel's socket buffers aside).
 //! - not counted: a TLS layer's own buffers (tokio-rustls keeps a few records, tens of
 //!   KiB, bounded by rustls), and a proxy handshake's (under 20 KiB, gone once the tunnel
