@@ -745,6 +745,27 @@ mod tests {
         assert_eq!(b.payload().as_ref(), &[b'z'; 500][..]);
     }
 
+    /// `poll_event` parses one event at a time, so an open connection's event queue never
+    /// grows past the room for one it is made with (a growing queue would keep room for
+    /// four, 320 bytes, for the connection's life).
+    #[test]
+    fn the_event_queue_keeps_room_for_one_event() {
+        let mut s = server();
+        let mut input = Vec::new();
+        for i in 0..20u8 {
+            input.extend(masked_frame(0x82, &[i; 10]));
+            input.extend(masked_frame(0x89, &[i]));
+        }
+        s.handle_input(Timestamp::ZERO, &input);
+        let mut events = 0;
+        while let Some(e) = s.poll_event() {
+            assert!(matches!(e, Event::Message(_) | Event::Ping(_)), "{e:?}");
+            events += 1;
+        }
+        assert_eq!(events, 40);
+        assert_eq!(s.events.capacity(), 1);
+    }
+
     /// Reads sized by `read_size` into `input_buffer` put each large frame's payload where
     /// it stays: once a large frame's header was seen, the rest of the frame is reserved
     /// whole and reads stop at the end of the next frame's header.
